@@ -1,2 +1,114 @@
 #!/usr/bin/env node
-console.log('trgwd');
+/**
+ * trgwd's command line (yargs):
+ *   trgwd [start] [--config FILE] [--set key=value ...]   run the gateway (the default command)
+ *   trgwd check-config [--config FILE] [--set ...]        print the effective config, or every error
+ *   trgwd --version | --help
+ * Exit codes: 0 ok; 1 bad configuration or bad input; 2 a port could not be bound at start;
+ * 130 a second signal during shutdown.
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { stringify as toYaml } from 'yaml';
+import { formatIssues, loadConfig, type TrgwdConfig } from '../config/loader.js';
+import { errorMessage, isTrgwdError } from './errors.js';
+import { Gateway } from './gateway.js';
+import { VERSION } from './version.js';
+
+interface ConfigArgs {
+  config?: string | undefined;
+  set?: string[] | undefined;
+}
+
+const configOptions = <T>(y: Argv<T>) =>
+  y
+    .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (default: the embedded config/default.yaml)' })
+    .option('set', {
+      type: 'string',
+      array: true,
+      describe: 'Override one key: dotted path = YAML value, e.g. --set control.listen.port=3944 (repeatable)',
+    });
+
+/** Loads the config or prints every issue on stderr and returns undefined. */
+function configOrReport(args: ConfigArgs): TrgwdConfig | undefined {
+  const r = loadConfig({ file: args.config, sets: args.set ?? [] });
+  if (r.ok) return r.config;
+  process.stderr.write(`trgwd: invalid configuration (${r.source}):\n${formatIssues(r.issues)}\n`);
+  return undefined;
+}
+
+async function runStart(args: ConfigArgs): Promise<void> {
+  const config = configOrReport(args);
+  if (!config) {
+    process.exitCode = 1;
+    return;
+  }
+  const gateway = new Gateway(config);
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      process.stderr.write(`trgwd: second ${sig}, exiting now\n`);
+      process.exit(130);
+    }
+    // Bounded: if an orderly stop hangs, exit anyway (the parts are bounded too; this is the last net).
+    const hard = setTimeout(() => process.exit(0), config.shutdownTimeoutMs + 1000);
+    hard.unref();
+    void gateway.stop(`signal ${sig}`).then(() => {
+      gateway.log.flush?.();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await gateway.start();
+  } catch (e) {
+    process.stderr.write(`trgwd: ${errorMessage(e)}\n`);
+    process.exit(isTrgwdError(e, 'ERR_BIND') ? 2 : 1);
+  }
+}
+
+function runCheckConfig(args: ConfigArgs): void {
+  const config = configOrReport(args);
+  if (!config) {
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(toYaml(config));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('trgwd')
+    .usage('$0 [command] [options]\n\nH.248-controlled media gateway (TrGW / IMS-AGW bearer plane).')
+    .command(
+      ['start', '$0'],
+      'Run the gateway',
+      (y) => configOptions(y),
+      (a) => runStart(a),
+    )
+    .command(
+      'check-config',
+      'Validate the configuration and print the effective config (exit 1 and list every error if invalid)',
+      (y) => configOptions(y),
+      (a) => runCheckConfig(a),
+    )
+    .version(VERSION)
+    .alias('v', 'version')
+    .help()
+    .alias('h', 'help')
+    .strict()
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help() ? '' : ''}trgwd: ${msg}\nRun 'trgwd --help' for usage.\n`);
+      process.exit(1);
+    })
+    .parseAsync();
+}
+
+main(hideBin(process.argv)).catch((e: unknown) => {
+  process.stderr.write(`trgwd: ${errorMessage(e)}\n`);
+  process.exit(1);
+});
