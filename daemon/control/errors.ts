@@ -28,6 +28,8 @@ export const H248_ERRORS = {
   ERR_H248_DESCRIPTOR_TWICE: { h248: 448, text: 'Descriptor appears twice' },
   ERR_H248_LIMIT: { h248: 400, text: 'Syntax error in message' },
   ERR_H248_BINARY: { h248: 400, text: 'Syntax error in message' },
+  // a message model that cannot be encoded (our own reply, or a CLI's JSON): a bug or bad input, not the peer's fault
+  ERR_H248_INVALID_MODEL: { h248: 500, text: 'Internal software failure' },
   // --- gateway model
   ERR_MG_UNKNOWN_CONTEXT: { h248: 411, text: 'The transaction refers to an unknown ContextId' },
   ERR_MG_NO_CONTEXT_IDS: { h248: 412, text: 'No ContextIDs available' },
@@ -41,6 +43,7 @@ export const H248_ERRORS = {
   ERR_MG_MISSING_LOCAL_REMOTE: { h248: 441, text: 'Missing Remote or Local Descriptor' },
   ERR_MG_DESCRIPTOR_ILLEGAL: { h248: 447, text: 'Descriptor not legal in this command' },
   ERR_MG_BAD_SDP: { h248: 474, text: 'Invalid SDP Syntax' },
+  ERR_MG_SDP_LIMIT: { h248: 474, text: 'Invalid SDP Syntax' },
   ERR_MG_REQUIRED_INFO_MISSING: { h248: 472, text: 'Required Information Missing' },
   ERR_MG_CONFLICTING_VALUES: { h248: 473, text: 'Conflicting Property Values' },
   ERR_MG_UNSUPPORTED_MEDIA: { h248: 515, text: 'Unsupported or Unknown Media Type' },
@@ -72,6 +75,7 @@ export const H248_ERRORS = {
   ERR_PORTS_EXHAUSTED: { h248: 510, text: 'Insufficient resources' },
   ERR_RESOURCE_LIMIT: { h248: 510, text: 'Insufficient resources' },
   ERR_BEARER_BIND: { h248: 510, text: 'Insufficient resources' },
+  ERR_PORTS_CLOSED: { h248: 510, text: 'Insufficient resources' },
   ERR_BEARER_UNSUPPORTED_TRANSPORT: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
   ERR_INTERNAL: { h248: 500, text: 'Internal software failure' },
 } as const satisfies Record<string, H248ErrorRow>;
