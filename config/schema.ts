@@ -94,7 +94,7 @@ export const configSchema = obj(
           default: 'pretty',
         }),
         maxMessageBytes: int({
-          doc: 'Largest H.248 message accepted (bytes); larger ones are rejected with 400.',
+          doc: 'Largest H.248 message accepted (bytes); a larger UDP datagram is dropped and counted, a larger TCP message closes that connection.',
           default: 65535,
           min: 512,
           max: 16777216,
