@@ -3,6 +3,7 @@
  * trgwd's command line (yargs):
  *   trgwd [start] [--config FILE] [--set key=value ...]   run the gateway (the default command)
  *   trgwd check-config [--config FILE] [--set ...]        print the effective config, or every error
+ *   trgwd h248 decode [--to pretty|compact|json] [FILE|-] / h248 encode [--to pretty|compact] [FILE|-]
  *   trgwd --version | --help
  * Exit codes: 0 ok; 1 bad configuration or bad input; 2 a port could not be bound at start;
  * 130 a second signal during shutdown.
@@ -13,6 +14,7 @@ import { stringify as toYaml } from 'yaml';
 import { formatIssues, loadConfig, type TrgwdConfig } from '../config/loader.js';
 import { errorMessage, isTrgwdError } from './errors.js';
 import { Gateway } from './gateway.js';
+import { runDecode, runEncode } from './cli/h248.js';
 import { VERSION } from './version.js';
 
 interface ConfigArgs {
@@ -93,6 +95,19 @@ export async function main(argv: string[]): Promise<void> {
       'Validate the configuration and print the effective config (exit 1 and list every error if invalid)',
       (y) => configOptions(y),
       (a) => runCheckConfig(a),
+    )
+    .command('h248 <action> [file]', 'Decode or encode one H.248 text message (FILE or - for stdin)', (y) =>
+      y
+        .positional('action', { choices: ['decode', 'encode'] as const, describe: 'decode: text → text or JSON; encode: JSON → text', demandOption: true })
+        .positional('file', { type: 'string', describe: 'input file, or - for stdin (default)' })
+        .option('to', { choices: ['pretty', 'compact', 'json'] as const, describe: 'output form (encode: pretty or compact)', default: 'pretty' as const }),
+      (a) => {
+        if (a.action === 'decode') process.exitCode = runDecode(a.file, a.to);
+        else if (a.to === 'json') {
+          process.stderr.write('error: encode produces text: --to pretty or --to compact\n');
+          process.exitCode = 1;
+        } else process.exitCode = runEncode(a.file, a.to);
+      },
     )
     .version(VERSION)
     .alias('v', 'version')

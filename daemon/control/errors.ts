@@ -71,6 +71,8 @@ export const H248_ERRORS = {
   ERR_CTRL_PENDING_LIMIT: { h248: 506, text: 'Number of Transaction Pendings Exceeded' },
   ERR_CTRL_RESPONSE_TOO_LARGE: { h248: 533, text: 'Response exceeds maximum transport PDU size' },
   ERR_CTRL_NOT_IMPLEMENTED: { h248: 501, text: 'Not Implemented' },
+  // a HandOff MgcIdToTry we cannot use (MTP or device name, or a domain name that does not resolve)
+  ERR_CTRL_MGCID: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
   // --- resources (bearer, tls)
   ERR_PORTS_EXHAUSTED: { h248: 510, text: 'Insufficient resources' },
   ERR_RESOURCE_LIMIT: { h248: 510, text: 'Insufficient resources' },
