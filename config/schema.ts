@@ -106,6 +106,17 @@ export const configSchema = obj(
           max: 65507,
         }),
         maxTcpConnections: int({ doc: 'Concurrent TCP control connections accepted.', default: 64, min: 1 }),
+        pendingLimit: int({
+          doc: 'MGOriginatedPendingLimit: Pending messages sent for one transaction still running; past it the transaction is answered 506.',
+          default: 10,
+          min: 1,
+        }),
+        replyCacheMaxEntries: int({
+          doc: 'Answered transactions remembered for duplicates (LONG-TIMER); the oldest are forgotten first beyond it.',
+          default: 10000,
+          min: 16,
+        }),
+        maxRedirects: int({ doc: 'MgcIdToTry redirections followed in a row at registration before trying the next controller.', default: 4, min: 0, max: 32 }),
         timers: obj(
           {
             longTimerMs: int({
@@ -131,6 +142,18 @@ export const configSchema = obj(
             }),
             registrationRetryMaxMs: int({ doc: 'Cap of the back-off between registration attempts.', default: 30000, min: 100, unit: 'ms' }),
             gracefulDelayS: int({ doc: 'Delay announced in the ServiceChange Graceful sent on shutdown.', default: 0, min: 0, unit: 's' }),
+            gracefulReplyWaitMs: int({
+              doc: 'How long shutdown waits for the answer to the ServiceChange Graceful.',
+              default: 1000,
+              min: 0,
+              unit: 'ms',
+            }),
+            heartbeatDefaultS: int({
+              doc: 'Termination heartbeat period (hangterm/thb) when the controller gives no timerx; 0: no heartbeat without timerx.',
+              default: 0,
+              min: 0,
+              unit: 's',
+            }),
           },
           { doc: 'Control-plane timers.' },
         ),

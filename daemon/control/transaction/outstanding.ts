@@ -107,6 +107,24 @@ export class OutstandingRequests<R> {
     return true;
   }
 
+  /**
+   * Gives up on one request at once with `error` (e.g. its TCP connection could not be opened):
+   * no point waiting for T-MAX. Returns false when nothing waited for it.
+   */
+  reject(peerKey: string, tid: number, error: Error): boolean {
+    const k = key(peerKey, tid);
+    const w = this.#waiting.get(k);
+    if (!w) return false;
+    this.#finish(k, w);
+    w.reject(error);
+    return true;
+  }
+
+  /** Whether a request of ours is still waiting for its answer. */
+  has(peerKey: string, tid: number): boolean {
+    return this.#waiting.has(key(peerKey, tid));
+  }
+
   /** Rejects every outstanding request (shutdown, association reset). */
   cancelAll(reason: string): void {
     for (const [k, w] of [...this.#waiting]) {
