@@ -9,6 +9,9 @@ import { EventBus } from './observe/events.js';
 import { createLogger, type Logger } from './observe/log.js';
 import { createMetrics, type Metrics } from './observe/metrics.js';
 import { OpsServer, type Readiness } from './observe/ops-server.js';
+import { ControlPlane } from './control/control-plane.js';
+import { CommandExecutor } from './control/commands/index.js';
+import { MediaGateway } from './mg/index.js';
 import { VERSION } from './version.js';
 
 export interface GatewayOptions {
@@ -24,6 +27,10 @@ export class Gateway {
   readonly metrics: Metrics;
   readonly events = new EventBus();
   readonly ops: OpsServer | undefined;
+  /** The gateway model: contexts, terminations, streams and their media resources. */
+  readonly mg: MediaGateway;
+  /** The H.248 association with the controller. */
+  readonly control: ControlPlane;
   readonly #parts: Part[] = [];
   readonly #started: Part[] = [];
   #readiness: Readiness = { ready: false, reason: 'not registered with a controller' };
@@ -47,6 +54,23 @@ export class Gateway {
       this.ops = ops;
       this.#parts.push({ name: 'ops', start: () => ops.start(), close: () => ops.close() });
     }
+    // Started after ops (so /metrics and /readyz see the start), closed before it. The model is
+    // closed after the control plane, so the Graceful ServiceChange goes out while contexts exist.
+    this.mg = MediaGateway.fromConfig(config, { log: this.log, metrics: this.metrics, events: this.events });
+    this.control = new ControlPlane({
+      config,
+      handler: new CommandExecutor({ mg: this.mg, log: this.log.child({ part: 'commands' }) }),
+      events: this.events,
+      metrics: this.metrics,
+      log: this.log,
+      onReadiness: (r) => this.setReadiness(r),
+    });
+    this.mg.setLink(this.control.link);
+    this.mg.onRootEvents(this.control.onRootEvents);
+    const mg = this.mg;
+    const control = this.control;
+    this.#parts.push({ name: 'mg', start: () => mg.start(), close: () => mg.close() });
+    this.#parts.push({ name: 'control', start: () => control.start(), close: () => control.close() });
   }
 
   get readiness(): Readiness {

@@ -10,7 +10,7 @@ let gw: Gateway;
 let base: string;
 
 before(async () => {
-  const config = loadConfigOrThrow({ env: {}, sets: ['ops.listen.port=0', 'ops.maxEventClients=2'] });
+  const config = loadConfigOrThrow({ env: {}, sets: ['ops.listen.port=0', 'ops.maxEventClients=2', 'control.listen.port=0'] });
   gw = new Gateway(config, { log: silentLogger() });
   await gw.start();
   base = `127.0.0.1:${gw.ops!.address.port}`;
@@ -29,7 +29,7 @@ test('/healthz answers 200 while the process lives', async () => {
 test('/readyz is 503 with the reason until registered, then 200', async () => {
   const r1 = await fetch(`http://${base}/readyz`);
   assert.equal(r1.status, 503);
-  assert.match(await r1.text(), /not registered/);
+  assert.match(await r1.text(), /^not ready: .*regist/);
   gw.setReadiness({ ready: true, reason: 'registered with 127.0.0.1:2945' });
   const r2 = await fetch(`http://${base}/readyz`);
   assert.equal(r2.status, 200);

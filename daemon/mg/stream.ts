@@ -1,0 +1,76 @@
+/**
+ * One media stream of a termination (H.248.1 §7.1.6): mode and LocalControl properties, Local and
+ * Remote as parsed SDP, the port leases it owns, and the counters the media plane updates.
+ */
+import type { StreamMode } from '../control/codec/model.js';
+import type { SdpGroup } from '../control/codec/sdp.js';
+import type { Closable } from './resource.js';
+import { releaseAll, type MediaPort } from './media.js';
+import { newStreamCounters, type StoredProperty, type StreamCounters } from './types.js';
+
+/** H.248.1 §7.1.7: "The default value for the mode property is Inactive". */
+export const DEFAULT_MODE: StreamMode = 'inactive';
+
+export class Stream implements Closable {
+  readonly id: number;
+  mode: StreamMode = DEFAULT_MODE;
+  reserveValue = false;
+  reserveGroup = false;
+  /** LocalControl package properties, as last set (a new LocalControl replaces them all). */
+  properties: readonly StoredProperty[] = [];
+  /** Local as the gateway answered it (filled); undefined until a Local arrives; [] after an empty Local. */
+  local: SdpGroup[] | undefined;
+  /** Local as the controller wrote it (with `$`), to redo the allocation if the realm changes. */
+  localTemplate: SdpGroup[] | undefined;
+  remote: SdpGroup[] | undefined;
+  /** Port leases owned by this stream. */
+  ports: readonly MediaPort[] = [];
+  /** Updated by the media plane; read by statistics. Never replaced (flows keep a reference). */
+  readonly counters: StreamCounters = newStreamCounters();
+  #closed = false;
+  #released: Promise<void> = Promise.resolve();
+
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Typed value of a LocalControl property by canonical name. */
+  property(name: string): StoredProperty | undefined {
+    const lower = name.toLowerCase();
+    return this.properties.find((p) => p.name.toLowerCase() === lower);
+  }
+
+  /** True when the stream's Local (else Remote) transport is an RTP profile. */
+  get isRtp(): boolean {
+    const g = this.local?.[0] ?? this.remote?.[0];
+    const t = g?.media[0]?.transport;
+    return t === 'RTP/AVP' || t === 'RTP/AVPF' || t === 'RTP/SAVP' || t === 'RTP/SAVPF';
+  }
+
+  /** Replaces the held ports; the ones no longer held are released. */
+  setPorts(next: readonly MediaPort[]): void {
+    const gone = this.ports.filter((p) => !next.includes(p));
+    this.ports = next;
+    if (gone.length > 0) this.#track(releaseAll(gone));
+  }
+
+  /** Resolves when every port this stream gave up has been returned to its PortManager. */
+  get released(): Promise<void> {
+    return this.#released;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.setPorts([]);
+  }
+
+  #track(p: Promise<void>): void {
+    const prev = this.#released;
+    this.#released = Promise.all([prev, p]).then(() => undefined);
+  }
+}
