@@ -9,7 +9,7 @@
  */
 import type { TrgwdConfig } from '../../config/schema.js';
 import { PortManager } from '../bearer/ports.js';
-import type { SdpLimits } from '../control/codec/sdp.js';
+import type { SdpLimits, SdpTransport } from '../control/codec/sdp.js';
 import type { ControllerLink, RootEventsListener } from '../control/handler.js';
 import { PackageRegistry } from '../control/packages/registry.js';
 import type { PackageValue } from '../control/packages/types.js';
@@ -24,6 +24,7 @@ import { ContextIdAllocator, TerminationNamer, isRoot } from './ids.js';
 import type { RealmPorts } from './media.js';
 import { RootTermination } from './root.js';
 import { Termination, type TerminationHost } from './termination.js';
+import type { MediaPlane, StreamPreparation } from './media-plane.js';
 import { systemClock, type Clock, type StoredProperty } from './types.js';
 
 export interface RealmOptions {
@@ -58,6 +59,8 @@ export interface MediaGatewayOptions {
   readonly rootProperties?: Readonly<Record<string, PackageValue>>;
   /** SDP limits for Local/Remote (from h248.limits). */
   readonly sdpLimits?: Partial<SdpLimits>;
+  /** What moves the bytes, per transport (media-plane.ts); may also be added later with addMediaPlane(). */
+  readonly media?: readonly MediaPlane[];
 }
 
 interface Realm extends RealmPorts {
@@ -86,6 +89,7 @@ export class MediaGateway implements Part {
   readonly #events: EventBus | undefined;
   readonly #metrics: Metrics | undefined;
   readonly #host: TerminationHost;
+  readonly #planes: MediaPlane[] = [];
   #link: ControllerLink | undefined;
   #closing: Promise<void> | undefined;
 
@@ -99,6 +103,7 @@ export class MediaGateway implements Part {
     this.#events = options.events;
     this.#metrics = options.metrics;
     this.#link = options.link;
+    this.#planes.push(...(options.media ?? []));
     for (const [name, r] of Object.entries(options.realms)) {
       const ports = new PortManager({ name, address: r.address, ports: r.ports });
       const realm: Realm = {
@@ -134,6 +139,7 @@ export class MediaGateway implements Part {
       realm: (n) => this.realm(n),
       link: () => this.#link,
       portsChanged: (n) => this.#portsChanged(n),
+      prepareStream: (prep) => this.#prepareStream(prep),
     };
     this.#gauges();
   }
@@ -175,6 +181,7 @@ export class MediaGateway implements Part {
       const pending: Promise<void>[] = [];
       for (const ctx of [...this.#contexts.values()]) pending.push(this.deleteContext(ctx));
       await Promise.all(pending);
+      await Promise.all(this.#planes.map((p) => p.close?.()));
       await Promise.all([...this.#realms.values()].map((r) => r.ports.close()));
       for (const r of this.#realms.values()) this.#portsChanged(r.name);
     })();
@@ -186,6 +193,37 @@ export class MediaGateway implements Part {
   }
 
   // ---- wiring ------------------------------------------------------------------------------
+
+  /** Adds a media plane (the composition root does this before start). */
+  addMediaPlane(plane: MediaPlane): void {
+    this.#planes.push(plane);
+  }
+
+  /** The plane serving a transport, if any. */
+  planeFor(transport: SdpTransport): MediaPlane | undefined {
+    return this.#planes.find((p) => p.serves(transport));
+  }
+
+  /**
+   * The commands of an action changed this context (terminations, streams, modes, topology): each
+   * media plane reconciles its flows. Planes never throw here; a broken one must not stop the others.
+   */
+  mediaChanged(ctx: Context): void {
+    if (ctx.deleted) return;
+    for (const p of this.#planes) {
+      try {
+        p.contextChanged(ctx);
+      } catch (e) {
+        this.log.error({ ctx: ctx.id, plane: p.name, err: e instanceof Error ? e.message : String(e) }, 'media plane failed to apply a change');
+      }
+    }
+  }
+
+  async #prepareStream(prep: StreamPreparation): Promise<void> {
+    if (prep.transport === undefined) return;
+    const plane = this.planeFor(prep.transport);
+    await plane?.prepareStream?.(prep);
+  }
 
   /** Sets (or clears) the link Notify goes through. */
   setLink(link: ControllerLink | undefined): void {
@@ -356,6 +394,13 @@ export class MediaGateway implements Part {
   #forgetContext(ctx: Context): void {
     if (ctx.deleted) return;
     ctx.markDeleted();
+    for (const p of this.#planes) {
+      try {
+        p.contextDeleted?.(ctx);
+      } catch (e) {
+        this.log.error({ ctx: ctx.id, plane: p.name, err: e instanceof Error ? e.message : String(e) }, 'media plane failed to drop a context');
+      }
+    }
     this.#contexts.delete(ctx.id);
     if (this.#announced.has(ctx)) {
       this.#announcedCount--;

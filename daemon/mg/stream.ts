@@ -4,7 +4,7 @@
  */
 import type { StreamMode } from '../control/codec/model.js';
 import type { SdpGroup } from '../control/codec/sdp.js';
-import type { Closable } from './resource.js';
+import { Owned, type Closable } from './resource.js';
 import { releaseAll, type MediaPort } from './media.js';
 import { newStreamCounters, type StoredProperty, type StreamCounters } from './types.js';
 
@@ -29,6 +29,8 @@ export class Stream implements Closable {
   readonly counters: StreamCounters = newStreamCounters();
   #closed = false;
   #released: Promise<void> = Promise.resolve();
+  /** Flows, crypto contexts, policers and connections the media planes created for this stream. */
+  readonly #owned = new Owned();
 
   constructor(id: number) {
     this.id = id;
@@ -63,9 +65,20 @@ export class Stream implements Closable {
     return this.#released;
   }
 
+  /** Takes ownership of a media resource: it is closed with the stream (before its ports). */
+  own<T extends Closable>(r: T): T {
+    return this.#owned.own(r);
+  }
+
+  /** Closes one owned resource early (e.g. a flow replaced by a Modify). */
+  disown(r: Closable): void {
+    this.#owned.release(r);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#owned.close();
     this.setPorts([]);
   }
 

@@ -27,6 +27,7 @@ import { mgError, shown } from './errors.js';
 import { applyLocal, applyRemote, cloneGroups, releaseAll, type MediaPort, type RealmPorts } from './media.js';
 import { Owned, type Closable } from './resource.js';
 import { DEFAULT_MODE, Stream } from './stream.js';
+import type { StreamPreparation } from './media-plane.js';
 import {
   h248Timestamp,
   type Clock,
@@ -49,6 +50,8 @@ export interface TerminationHost {
   link(): ControllerLink | undefined;
   /** Port leases changed in this realm (gauges). */
   portsChanged(realm: string): void;
+  /** Media planes fill their `$` values and check what they need (media-plane.ts); may throw. */
+  prepareStream(prep: StreamPreparation): Promise<void>;
 }
 
 /** Generalcause values of `g/cause` (H.248.1 E.1). */
@@ -225,6 +228,17 @@ export class Termination implements Closable {
       localReplies.set(id, plan.local);
     }
     if (su?.remote !== undefined) plan.remote = su.remote.length === 0 ? [] : applyRemote(su.remote, reserveGroup);
+    const local = plan.local ?? s?.local;
+    const remote = plan.remote ?? s?.remote;
+    await this.#host.prepareStream({
+      termination: this,
+      streamId: id,
+      current: s,
+      transport: (local?.[0] ?? remote?.[0])?.media[0]?.transport,
+      local: plan.local,
+      remote: plan.remote,
+      properties: su?.localControl !== undefined ? (su.localControl.properties ?? []) : (s?.properties ?? []),
+    });
     return plan;
   }
 

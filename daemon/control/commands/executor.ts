@@ -85,6 +85,8 @@ interface ActionRun {
   ctx: Context | undefined;
   /** A context this action created (to delete again if its first command fails). */
   created: Context | undefined;
+  /** Contexts whose media this action changed: their media planes reconcile when it ends. */
+  readonly touched: Set<Context>;
 }
 
 function toErrorDescriptor(e: unknown): ErrorDescriptor {
@@ -145,7 +147,7 @@ export class CommandExecutor implements TransactionHandler {
 
   /** Runs one action, appending its reply (or replies, for `Context = *`). False: stop the transaction. */
   async #action(a: ActionRequest, out: ActionReply[], log: Logger): Promise<boolean> {
-    const run: ActionRun = { request: a, ctx: undefined, created: undefined };
+    const run: ActionRun = { request: a, ctx: undefined, created: undefined, touched: new Set() };
     const byContext = new Map<string, ActionReply>();
     const order: ActionReply[] = [];
     const replyFor = (id: ContextId): ActionReply => {
@@ -198,6 +200,8 @@ export class CommandExecutor implements TransactionHandler {
         ok = false;
       }
     }
+    // Media follows what was committed, even when a later command failed (§8.2.2: earlier ones stay done).
+    for (const c of run.touched) this.#mg.mediaChanged(c);
     if (order.length === 0) main();
     for (const r of order) {
       if (r.contextId === '$' && run.created !== undefined) r.contextId = run.created.id;
@@ -382,6 +386,7 @@ export class CommandExecutor implements TransactionHandler {
       locals = prepared.localReplies;
       prepared.commit();
       this.#mg.attach(t, ctx);
+      run.touched.add(ctx);
     } catch (e) {
       // nothing of a failed Add may stay: its ports, its termination, the context made for it
       t.close();
@@ -451,7 +456,9 @@ export class CommandExecutor implements TransactionHandler {
         // the reply's statistics are those of the termination just before the Move (§7.2.4)
         const reply = this.#ammReply(cmd, t, built.bareStream, locals);
         const from = t.context?.id;
+        if (t.context !== undefined) run.touched.add(t.context);
         this.#mg.move(t, ctx);
+        run.touched.add(ctx);
         log.debug({ ctx: ctx.id, term: t.id, from }, 'move');
         return { contextId: ctx.id, reply };
       });
@@ -467,6 +474,7 @@ export class CommandExecutor implements TransactionHandler {
       const built = buildUpdate(cmd.descriptors, 'Modify', this.#dctx);
       const prepared = await t.prepare(built.update);
       prepared.commit();
+      if (t.context !== undefined) run.touched.add(t.context);
       t.log.debug({ streams: built.update.streams?.map((s) => s.id) }, 'modify');
       return { contextId: t.context?.id ?? '-', reply: this.#ammReply(cmd, t, built.bareStream, prepared.localReplies) };
     });
@@ -495,6 +503,7 @@ export class CommandExecutor implements TransactionHandler {
       const audit =
         cmd.audit === undefined ? { statistics: statisticsOf(t, this.#env()) } : auditTermination(t, cmd.audit, 'value', this.#env());
       const contextId: ContextId = t.context?.id ?? '-';
+      if (t.context !== undefined) run.touched.add(t.context);
       await this.#mg.subtract(t);
       const reply: CommandReply = audit !== undefined ? { kind: 'subtract', terminationId: t.id, audit } : { kind: 'subtract', terminationId: t.id };
       return { contextId, reply };
@@ -594,6 +603,7 @@ export class CommandExecutor implements TransactionHandler {
     let reported: ContextProperties | undefined;
     if (a.context !== undefined) {
       this.#applyContext(ctx, a.context);
+      run.touched.add(ctx);
       reported = reportedContext(ctx, a.context);
     }
     if (a.contextAudit !== undefined) reported = { ...reported, ...contextAudit(ctx, a.contextAudit) };
