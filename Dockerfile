@@ -20,8 +20,11 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
+COPY native ./native
 COPY config ./config
 COPY daemon ./daemon
+# node-gyp builds the addon against the headers of the image's own Node (no download).
+ENV npm_config_nodedir=/usr/local
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
@@ -32,6 +35,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/native/build/Release/trgwd_native.node ./native/build/Release/trgwd_native.node
 COPY config/default.yaml ./config/default.yaml
 COPY config/default.yaml /etc/trgwd/trgwd.yaml
 USER node

@@ -80,6 +80,15 @@ export const H248_ERRORS = {
   ERR_PORTS_CLOSED: { h248: 510, text: 'Insufficient resources' },
   ERR_BEARER_UNSUPPORTED_TRANSPORT: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
   ERR_INTERNAL: { h248: 500, text: 'Internal software failure' },
+  // --- SRTP (native binding over libsrtp2)
+  ERR_SRTP_CRYPTO_ATTR: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
+  ERR_SRTP_SUITE_UNSUPPORTED: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
+  ERR_SRTP_PARAM: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
+  ERR_SRTP_INIT: { h248: 500, text: 'Internal software failure' },
+  ERR_SRTP_CLOSED: { h248: 500, text: 'Internal software failure' },
+  ERR_SRTP_NO_STREAM: { h248: 500, text: 'Internal software failure' },
+  ERR_NATIVE_MISSING: { h248: 500, text: 'Internal software failure' },
+  ERR_NATIVE_MISMATCH: { h248: 500, text: 'Internal software failure' },
 } as const satisfies Record<string, H248ErrorRow>;
 
 export type H248ErrorCode = keyof typeof H248_ERRORS;

@@ -28,7 +28,7 @@ test('COPY --from=build takes only what the build stage produces', () => {
   const copies = lines.filter((l) => /^COPY\s+--from=build/i.test(l));
   for (const c of copies) {
     const src = c.split(/\s+/)[2]!;
-    assert.match(src, /^\/app\/(package\.json|node_modules|dist|native\/build)$/, src);
+    assert.match(src, /^\/app\/(package\.json|node_modules|dist|native\/build\/Release\/trgwd_native\.node)$/, src);
   }
   // the build stage produces dist/ through npm ci (prepare → build)
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };

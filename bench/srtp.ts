@@ -1,0 +1,177 @@
+/**
+ * SRTP protect/unprotect throughput: our binding (daemon/tls/srtp/session.ts over native/) against
+ * libsrtp2 called from C (native/test/srtp_peer.c --bench) doing the same loops, in the same run.
+ *
+ *   npx tsx bench/srtp.ts [--packets 500000] [--payload 160] [--runs 5] [--suite AEAD] [--no-c]
+ *
+ * Loops (identical on both sides; one SSRC, sequence numbers counting up, so the ROC wraps):
+ *   protect:   one RTP packet (12-octet header + payload) protected in place again and again, its
+ *              sequence number rewritten before each call;
+ *   unprotect: batches of 1024 packets protected beforehand (not timed), then unprotected in place
+ *              (timed) by one receiver session.
+ * Runs alternate (ours, then C, --runs times) so both see the same machine load; each figure is the
+ * best of its runs (ours after a warm-up for the JIT). Needs the built addon
+ * (`npm run build:native`); the C side needs cc, pkg-config and libsrtp2-dev (else it is skipped).
+ *
+ * Prints JSON lines on stdout (progress on stderr):
+ *   {"bench":"srtp","kind":"env",...}
+ *   {"bench":"srtp","impl":"trgwd"|"c-libsrtp2","suite":...,"op":"protect"|"unprotect","packets":N,
+ *    "payload":160,"pps":...,"mbit_per_s":...}
+ *   {"bench":"srtp","kind":"ratio","suite":...,"op":...,"ours_pps":...,"c_pps":...,"ratio":...}
+ * ratio = ours / C (target >= 0.8).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { SrtpSession, libsrtpVersion } from '../daemon/tls/srtp/session.js';
+import { SRTP_SUITES, SRTP_SUITE_INFO } from '../daemon/tls/srtp/suites.js';
+import type { SrtpSuite } from '../daemon/tls/srtp/suites.js';
+import { buildSrtpPeer, peerArgs, srtpPeerPrerequisites } from '../test/interop/srtp-peer.js';
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const PACKETS = Number(argValue('--packets') ?? 500_000);
+const PAYLOAD = Number(argValue('--payload') ?? 160);
+const RUNS = Number(argValue('--runs') ?? 5);
+const ONLY = argValue('--suite');
+const NO_C = process.argv.includes('--no-c');
+const BATCH = 1024;
+const SSRC = 0x11223344;
+
+function emit(o: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ bench: 'srtp', ...o })}\n`);
+}
+
+function makeRtp(b: Uint8Array, seq: number): void {
+  b[0] = 0x80;
+  b[1] = 0;
+  b[2] = (seq >> 8) & 0xff;
+  b[3] = seq & 0xff;
+  b.set([0, 1, 2, 3], 4);
+  b[8] = (SSRC >>> 24) & 0xff;
+  b[9] = (SSRC >>> 16) & 0xff;
+  b[10] = (SSRC >>> 8) & 0xff;
+  b[11] = SSRC & 0xff;
+  b.fill(0xd5, 12, 12 + PAYLOAD);
+}
+
+function keys(suite: SrtpSuite): { key: Uint8Array; salt: Uint8Array } {
+  const info = SRTP_SUITE_INFO[suite];
+  const ks = randomBytes(info.keyLength + info.saltLength);
+  return { key: ks.subarray(0, info.keyLength), salt: ks.subarray(info.keyLength) };
+}
+
+function oursProtect(suite: SrtpSuite, k: { key: Uint8Array; salt: Uint8Array }, n: number): number {
+  const tx = new SrtpSession('outbound', { suite, keys: [k] });
+  const len = 12 + PAYLOAD;
+  const buf = Buffer.alloc(len + 64);
+  makeRtp(buf, 0);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    buf[2] = (i >> 8) & 0xff;
+    buf[3] = i & 0xff;
+    if (tx.protectRtp(buf, len) < 0) throw new Error('protect failed');
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  tx.destroy();
+  return n / s;
+}
+
+function oursUnprotect(suite: SrtpSuite, k: { key: Uint8Array; salt: Uint8Array }, n: number): number {
+  const tx = new SrtpSession('outbound', { suite, keys: [k] });
+  const rx = new SrtpSession('inbound', { suite, keys: [k] });
+  const area = Buffer.alloc(BATCH * 256);
+  const views = Array.from({ length: BATCH }, (_, i) => area.subarray(i * 256, (i + 1) * 256));
+  const lens = new Int32Array(BATCH);
+  let ns = 0n;
+  for (let done = 0; done < n; done += BATCH) {
+    const k2 = Math.min(BATCH, n - done);
+    for (let i = 0; i < k2; i++) {
+      const v = views[i] as Buffer;
+      makeRtp(v, (done + i) & 0xffff);
+      lens[i] = tx.protectRtp(v, 12 + PAYLOAD);
+    }
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < k2; i++) {
+      if (rx.unprotectRtp(views[i] as Buffer, lens[i] as number) < 0) throw new Error('unprotect failed');
+    }
+    ns += process.hrtime.bigint() - t0;
+  }
+  tx.destroy();
+  rx.destroy();
+  return n / (Number(ns) / 1e9);
+}
+
+function row(impl: string, suite: SrtpSuite, op: string, pps: number): void {
+  emit({
+    impl,
+    suite,
+    op,
+    packets: PACKETS,
+    payload: PAYLOAD,
+    pps: Math.round(pps),
+    mbit_per_s: Number((((12 + PAYLOAD) * 8 * pps) / 1e6).toFixed(1)),
+  });
+}
+
+emit({
+  kind: 'env',
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  libsrtp: libsrtpVersion(),
+  packets: PACKETS,
+  payload: PAYLOAD,
+  runs: RUNS,
+});
+
+let peer: ReturnType<typeof buildSrtpPeer> | undefined;
+if (!NO_C) {
+  const missing = srtpPeerPrerequisites();
+  if (missing !== undefined) emit({ impl: 'c-libsrtp2', skipped: true, reason: missing });
+  else peer = buildSrtpPeer();
+}
+
+try {
+  for (const suite of SRTP_SUITES) {
+    if (ONLY !== undefined && !suite.startsWith(ONLY)) continue;
+    const k = keys(suite);
+    process.stderr.write(`srtp bench: ${suite}\n`);
+    oursProtect(suite, k, Math.min(PACKETS, 100_000)); // warm-up (JIT)
+    oursUnprotect(suite, k, Math.min(PACKETS, 100_000));
+    const ours = { protect: 0, unprotect: 0 };
+    const c = { protect: 0, unprotect: 0 };
+    for (let r = 0; r < RUNS; r++) {
+      ours.protect = Math.max(ours.protect, oursProtect(suite, k, PACKETS));
+      ours.unprotect = Math.max(ours.unprotect, oursUnprotect(suite, k, PACKETS));
+      if (peer === undefined) continue;
+      const args = [
+        ...peerArgs({ suite, key: Buffer.concat([k.key, k.salt]) }),
+        ...['--bench', String(PACKETS), '--payload', String(PAYLOAD)],
+      ];
+      const out = spawnSync(peer.path, args, { encoding: 'utf8' });
+      if (out.status !== 0) throw new Error(`srtp_peer --bench failed: ${out.stderr}`);
+      const j = JSON.parse(out.stdout) as { protect_pps: number; unprotect_pps: number };
+      c.protect = Math.max(c.protect, j.protect_pps);
+      c.unprotect = Math.max(c.unprotect, j.unprotect_pps);
+    }
+    row('trgwd', suite, 'protect', ours.protect);
+    row('trgwd', suite, 'unprotect', ours.unprotect);
+    if (peer === undefined) continue;
+    row('c-libsrtp2', suite, 'protect', c.protect);
+    row('c-libsrtp2', suite, 'unprotect', c.unprotect);
+    for (const op of ['protect', 'unprotect'] as const) {
+      emit({
+        kind: 'ratio',
+        suite,
+        op,
+        ours_pps: Math.round(ours[op]),
+        c_pps: Math.round(c[op]),
+        ratio: Number((ours[op] / c[op]).toFixed(3)),
+      });
+    }
+  }
+} finally {
+  peer?.cleanup();
+}
