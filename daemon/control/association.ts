@@ -403,6 +403,12 @@ export class Association implements ControllerLink {
    * else through the TransactionHandler.
    */
   readonly execute = async (request: TransactionRequest, info: IncomingRequestInfo): Promise<ActionReply[]> => {
+    if (this.#state === 'registering') {
+      // A controller may send its first command right behind its reply to our ServiceChange, in the
+      // same TCP read. That reply is handled through a chain of promise continuations; let it finish
+      // (they all run before the next macrotask) so the command is not refused with 505 by a race.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     if (info.messageVersion > this.#version) {
       throw new TrgwdError('ERR_H248_VERSION', `Version Not Supported: this association uses version ${this.#version}`);
     }

@@ -136,6 +136,22 @@ test('TCP/TPKT controller: registration, requests on the same connection, Pendin
   assert.ok((await s.metric('trgwd_control_messages_total', { transport: 'tcp', direction: 'tx' })) >= 5);
 });
 
+test('a command right behind the registration reply (same TCP read, even the same message) is executed, not 505', async (t) => {
+  const a = await FakeMgc.tcp();
+  t.after(() => a.close());
+  const s = await startPlane(t, [a]);
+  const r = await a.next(isServiceChange, 3000, 'ServiceChange');
+  const sc = r.msg!.transactions[0] as { id: number };
+  // One H.248 message with the ServiceChange reply and a request: delivered in one read.
+  a.send([
+    { kind: 'reply', id: sc.id, actions: [{ contextId: '-', commands: [{ kind: 'serviceChange', terminationId: 'ROOT' }] }] },
+    { kind: 'request', id: 77, actions: AUDIT_ROOT },
+  ]);
+  const rep = await a.next(kindIs('reply', 77));
+  assert.equal(replyOf(rep)?.error, undefined, rep.text);
+  assert.equal(s.plane.link.registered, true);
+});
+
 test('a TCP controller that cannot be reached is tried again, then registration succeeds', async (t) => {
   const gone = await FakeMgc.tcp();
   const port = gone.port;
