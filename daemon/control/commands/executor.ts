@@ -377,6 +377,12 @@ export class CommandExecutor implements TransactionHandler {
       }
     }
     const built = buildUpdate(cmd.descriptors, 'Add', this.#dctx);
+    const streams = built.update.streams ?? [];
+    if (streams.length > 0 && !streams.some((su) => su.local !== undefined || su.remote !== undefined)) {
+      // Stream parameters without any SDP describe a bearer that cannot be set up (PROFILE §2). A
+      // bare `Add = $` stays legal: a termination whose media comes later (H.248.1 §7.1.8 a).
+      throw mgError('ERR_MG_MISSING_LOCAL_REMOTE', 'Missing Remote or Local Descriptor: the Add sets stream parameters but neither Local nor Remote');
+    }
     const ctx = this.#contextForNew(run);
     const t = this.#mg.newTermination(built.update.realm);
     let locals: ReadonlyMap<number, SdpGroup[]>;

@@ -674,3 +674,22 @@ test('shutdown while an Add is binding ports leaves nothing behind', async () =>
   assert.equal(h.mg.contextCount, 0);
   for (const realm of ['access', 'core']) assert.equal(h.mg.ports(realm)!.counters.udpPortsInUse, 0);
 });
+
+test('441: an Add with stream parameters but neither Local nor Remote; a bare Add = $ is legal', async () => {
+  const h = harness(BASE);
+  try {
+    const r = await h.tx(`Context = $ { Add = $ { Media { Stream = 1 { LocalControl { Mode = SendReceive } } } } }`);
+    assert.equal(errorOf(r), 441);
+    assert.equal(h.mg.contextCount, 0, 'nothing left behind');
+    const bare = await h.tx(`Context = $ { Add = $ }`);
+    assert.equal(errorOf(bare), undefined);
+    const remoteOnly = await h.tx(`Context = $ { Add = $ { Media { Stream = 1 { Remote {
+v=0
+c=IN IP4 127.0.0.1
+m=audio 40000 RTP/AVP 0
+} } } } }`);
+    assert.equal(errorOf(remoteOnly), undefined);
+  } finally {
+    await h.close();
+  }
+});
