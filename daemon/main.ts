@@ -4,6 +4,7 @@
  *   trgwd [start] [--config FILE] [--set key=value ...]   run the gateway (the default command)
  *   trgwd check-config [--config FILE] [--set ...]        print the effective config, or every error
  *   trgwd h248 decode [--to pretty|compact|json] [FILE|-] / h248 encode [--to pretty|compact] [FILE|-]
+ *   trgwd mgc --listen ADDR:PORT [--script FILE]          a minimal controller (docs/MGC.md)
  *   trgwd --version | --help
  * Exit codes: 0 ok; 1 bad configuration or bad input; 2 a port could not be bound at start;
  * 130 a second signal during shutdown.
@@ -15,6 +16,7 @@ import { formatIssues, loadConfig, type TrgwdConfig } from '../config/loader.js'
 import { errorMessage, isTrgwdError } from './errors.js';
 import { Gateway } from './gateway.js';
 import { runDecode, runEncode } from './cli/h248.js';
+import { runMgc } from './cli/mgc.js';
 import { VERSION } from './version.js';
 
 interface ConfigArgs {
@@ -107,6 +109,32 @@ export async function main(argv: string[]): Promise<void> {
           process.stderr.write('error: encode produces text: --to pretty or --to compact\n');
           process.exitCode = 1;
         } else process.exitCode = runEncode(a.file, a.to);
+      },
+    )
+    .command(
+      'mgc',
+      "A minimal H.248 controller: answers the gateway's registration and plays a script (docs/MGC.md)",
+      (y) =>
+        y
+          .option('listen', {
+            type: 'string',
+            demandOption: true,
+            describe: "ADDR:PORT to listen on: the gateway's control.controllers entry (default config: 127.0.0.1:2945)",
+          })
+          .option('transport', { choices: ['udp', 'tcp'] as const, default: 'udp' as const, describe: 'Control transport (tcp: TPKT framing)' })
+          .option('script', { type: 'string', describe: 'YAML script of transactions; without it, answer registration and Notify until Ctrl-C' })
+          .option('encoding', { choices: ['pretty', 'compact'] as const, default: 'pretty' as const, describe: 'Text style of what mgc sends' })
+          .option('timeout', { type: 'number', default: 5000, describe: 'ms to wait for each final reply (each Pending restarts the wait)' })
+          .option('register-timeout', { type: 'number', default: 60000, describe: "ms to wait for the gateway's registration" }),
+      async (a) => {
+        process.exitCode = await runMgc({
+          listen: a.listen,
+          transport: a.transport,
+          script: a.script,
+          encoding: a.encoding,
+          timeoutMs: a.timeout,
+          registerTimeoutMs: a['register-timeout'],
+        });
       },
     )
     .version(VERSION)
