@@ -33,7 +33,18 @@ if (files.length === 0) {
 const concurrency = process.env.TRGWD_TEST_CONCURRENCY ?? '2';
 const res = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...passThrough, ...files],
+  // A test that hangs fails after --test-timeout instead of holding CI; --test-force-exit ends a file
+  // whose tests are done even if a failed one left a socket open (leaks have their own soak tests).
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    `--test-timeout=${process.env.TRGWD_TEST_TIMEOUT_MS ?? '300000'}`,
+    '--test-force-exit',
+    ...passThrough,
+    ...files,
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(res.status ?? 1);
