@@ -193,6 +193,50 @@ export const configSchema = obj(
           minKeys: 1,
         }),
         defaultRealm: str({ doc: 'Realm used when LocalControl names none.', default: 'core' }),
+        inactivityTimeoutMs: int({
+          doc: 'UDP media inactivity: a stream that received no RTP/UDPTL packet for this long is reported (adid/ipstop, else nt/qualert, where requested; adid/ipstop `dt` overrides it); 0: off.',
+          default: 0,
+          min: 0,
+          unit: 'ms',
+        }),
+        relatchPackets: int({
+          doc: 'ipnapt/rlatch: consecutive valid packets (RTP: of one SSRC) from a new source before the stream re-latches to it.',
+          default: 3,
+          min: 1,
+          max: 1000,
+        }),
+        statsFlushMs: int({
+          doc: 'How often the UDP relay adds its packet and byte counts to the Prometheus counters (the fast path counts in plain numbers).',
+          default: 1000,
+          min: 50,
+          unit: 'ms',
+        }),
+        workers: int({
+          doc: 'Worker threads relaying UDP media (RTP/RTCP, UDPTL); contexts are spread over them and the main thread keeps serving the controller. -1: one per CPU core; 0: relay on the main thread.',
+          default: -1,
+          min: -1,
+          max: 64,
+        }),
+        tcp: obj(
+          {
+            connectTimeoutMs: int({ doc: 'Deadline of an active TCP connect (a=setup:active), retries included; then tcpbcc/fail.', default: 10000, min: 100, unit: 'ms' }),
+            connectRetryMinMs: int({ doc: 'First wait between active connect attempts (doubled after each failure).', default: 100, min: 1, unit: 'ms' }),
+            connectRetryMaxMs: int({ doc: 'Cap of the wait between active connect attempts.', default: 2000, min: 1, unit: 'ms' }),
+            soRetryMinMs: int({ doc: 'First wait between simultaneous-open attempts (the deadline is tcphp/to).', default: 50, min: 1, unit: 'ms' }),
+            soRetryMaxMs: int({ doc: 'Cap of the wait between simultaneous-open attempts.', default: 500, min: 1, unit: 'ms' }),
+            maxConnections: int({ doc: 'TCP bearers (TCP streams) at once; a new one beyond it is answered 510, an incoming connection beyond it is reset.', default: 10000, min: 1 }),
+            maxPendingConnections: int({ doc: 'TCP connections being established at once (connect attempts, TLS handshakes); beyond it they are refused and counted.', default: 1000, min: 1 }),
+            bufferBytes: int({ doc: 'Bytes read from one TCP leg and held while the other leg is not up (delayed establishment); then reading pauses.', default: 262144, min: 1024, unit: 'bytes' }),
+            highWaterMark: int({ doc: 'Bytes queued towards a slow TCP reader before the other side stops reading (backpressure).', default: 262144, min: 16384, unit: 'bytes' }),
+            idleTimeoutMs: int({ doc: 'A TCP bearer connection without bytes either way for this long is closed (tcpbcc/rel cause timeout); 0: never.', default: 7200000, min: 0, unit: 'ms' }),
+            closeGraceMs: int({ doc: 'After the gateway sends FIN (Subtract, a=connection:new, idle), the connection is reset if still open this much later.', default: 2000, min: 0, unit: 'ms' }),
+            latchRealms: arr(str({ doc: 'realm' }), {
+              doc: 'Realms whose passive TCP terminations latch (accept the first connection from any address) when ipnapt/latch is not set: the access side.',
+              default: ['access'],
+            }),
+          },
+          { doc: 'TCP bearers (RFC 4145 roles, delayed establishment, simultaneous open): timers and limits.' },
+        ),
       },
       { doc: 'Media plane.' },
     ),
@@ -208,6 +252,127 @@ export const configSchema = obj(
       },
       { doc: 'Gateway-wide resource limits.' },
     ),
+    msrp: obj(
+      {
+        maxHeaderBytes: int({
+          doc: 'Largest MSRP header block (start line to the blank line or end-line) accepted on an MSRP-aware leg; beyond it the peer is disconnected and the event reported.',
+          default: 65536,
+          min: 1024,
+          max: 16777216,
+          unit: 'bytes',
+        }),
+        maxChunkBytes: int({
+          doc: 'Largest data of one MSRP chunk on an MSRP-aware leg (chunks are streamed, not buffered, so this bounds no memory); beyond it the peer is disconnected and the event reported.',
+          default: 16777216,
+          min: 1024,
+          unit: 'bytes',
+        }),
+        maxPendingTransactions: int({
+          doc: 'MSRP transactions relayed on one connection and remembered until their response (to map it back exactly); beyond it the oldest is forgotten, and its response goes back with its transaction id as it is.',
+          default: 1024,
+          min: 16,
+        }),
+      },
+      { doc: 'MSRP-aware relaying (TCP/MSRP, TCP/TLS/MSRP): framing limits.' },
+    ),
+    tls: obj(
+      {
+        certFile: optStr({
+          doc: 'PEM certificate (chain, leaf first) of TLS media (TCP/TLS, TCP/TLS/MSRP, TCP/TLS/BFCP); with tls.keyFile. Unset: a self-signed ECDSA P-256 certificate is generated at start.',
+        }),
+        keyFile: optStr({ doc: 'PEM private key of tls.certFile.' }),
+        generatedCertDays: int({ doc: 'Lifetime of the certificate generated at start (when tls.certFile is unset).', default: 365, min: 1, max: 36500, unit: 'days' }),
+        ciphers: arr(str({ doc: 'OpenSSL cipher suite name', nonEmpty: true }), {
+          doc: 'TLS cipher suites, in our order of preference: TLS 1.3 (TLS_*) and TLS 1.2 names (TS 33.310 Annex E profile: ECDHE with AES-GCM).',
+          default: [
+            'TLS_AES_128_GCM_SHA256',
+            'TLS_AES_256_GCM_SHA384',
+            'ECDHE-ECDSA-AES128-GCM-SHA256',
+            'ECDHE-ECDSA-AES256-GCM-SHA384',
+            'ECDHE-RSA-AES128-GCM-SHA256',
+            'ECDHE-RSA-AES256-GCM-SHA384',
+          ],
+          minItems: 1,
+        }),
+        minVersion: oneOf(['TLSv1.2', 'TLSv1.3'] as const, { doc: 'Lowest TLS version of TLS media.', default: 'TLSv1.2' }),
+        maxVersion: oneOf(['TLSv1.2', 'TLSv1.3'] as const, {
+          doc: 'Highest TLS version of TLS media (renegotiation, RFC 5746, exists in TLS 1.2 only).',
+          default: 'TLSv1.3',
+        }),
+        handshakeTimeoutMs: int({
+          doc: 'A TLS handshake (peer fingerprint check included) not done within this fails: tlsbsc/fail reason timeout.',
+          default: 10000,
+          min: 100,
+          unit: 'ms',
+        }),
+        maxConnections: int({
+          doc: 'TLS media connections at once (each costs tens of KiB); beyond it a new TLS stream is answered 510 and an incoming connection is refused (counted).',
+          default: 1024,
+          min: 1,
+        }),
+        sessionCacheSize: int({
+          doc: 'TLS sessions remembered for resumption: server session ids, and client sessions keyed by the pinned fingerprint (each cache); the least recently used go first.',
+          default: 1024,
+          min: 0,
+        }),
+        sessionTimeoutS: int({ doc: 'Lifetime of a TLS session for resumption (tickets and session ids).', default: 300, min: 1, max: 86400, unit: 's' }),
+        closeTimeoutMs: int({
+          doc: 'After the gateway sends close_notify (a refused peer certificate, a subtracted stream), the TLS connection is cut if still open this much later.',
+          default: 2000,
+          min: 0,
+          unit: 'ms',
+        }),
+      },
+      { doc: 'TLS termination for TCP media (e2ae, PROFILE §7): certificate, suites, resumption, limits.' },
+    ),
+    dtls: obj(
+      {
+        maxHandshakes: int({
+          doc: 'DTLS handshakes in progress at once (UDP/TLS/UDPTL, server and client role); a ClientHello beyond it is dropped and counted, a client handshake beyond it fails (tlsbsc/fail).',
+          default: 256,
+          min: 1,
+        }),
+        maxHandshakesPerSource: int({
+          doc: 'DTLS handshakes in progress at once from one source address (after the cookie exchange); beyond it ClientHellos from that address are dropped and counted.',
+          default: 4,
+          min: 1,
+        }),
+        handshakeTimeoutMs: int({
+          doc: 'A DTLS handshake not established within this (peer fingerprint check included) fails: tlsbsc/fail reason timeout.',
+          default: 30000,
+          min: 100,
+          unit: 'ms',
+        }),
+        retransmitInitialMs: int({
+          doc: 'First retransmission timeout of a DTLS handshake flight (RFC 6347 §4.2.4.1), doubled after each one up to 60 s.',
+          default: 1000,
+          min: 10,
+          max: 60000,
+          unit: 'ms',
+        }),
+        mtu: int({
+          doc: 'Largest DTLS datagram the gateway sends; handshake messages (certificates) are fragmented to fit.',
+          default: 1200,
+          min: 256,
+          max: 65507,
+          unit: 'bytes',
+        }),
+        cookieLifetimeS: int({
+          doc: 'Lifetime of a HelloVerifyRequest cookie (stateless, HMAC of the peer address and time): accepted for one to two lifetimes.',
+          default: 60,
+          min: 1,
+          max: 86400,
+          unit: 's',
+        }),
+        ciphers: str({
+          doc: 'OpenSSL cipher list of DTLS 1.2 (ECDHE with AEAD first).',
+          default:
+            'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA',
+          nonEmpty: true,
+        }),
+      },
+      { doc: 'DTLS termination for UDPTL (UDP/TLS/UDPTL, RFC 7345): handshake limits and timers.' },
+    ),
     ops: obj(
       {
         listen: listen('Ops HTTP endpoint: /metrics, /healthz, /readyz and the /events WebSocket.', '127.0.0.1', 9464),
@@ -220,6 +385,18 @@ export const configSchema = obj(
         }),
       },
       { doc: 'Operations endpoint.' },
+    ),
+    lab: obj(
+      {
+        transactionDelayMs: int({
+          doc: 'Delays every transaction received from a controller by this long before it runs: for testing how a controller handles Pending and ImmAckRequired (H.248.1 §8.2.3). Keep 0 in production.',
+          default: 0,
+          min: 0,
+          max: 600000,
+          unit: 'ms',
+        }),
+      },
+      { doc: 'Lab aids: behaviour a test network may want on purpose.' },
     ),
     log: obj(
       {

@@ -89,6 +89,21 @@ export const H248_ERRORS = {
   ERR_SRTP_NO_STREAM: { h248: 500, text: 'Internal software failure' },
   ERR_NATIVE_MISSING: { h248: 500, text: 'Internal software failure' },
   ERR_NATIVE_MISMATCH: { h248: 500, text: 'Internal software failure' },
+  // --- DTLS for UDPTL (daemon/tls/dtls/)
+  ERR_DTLS_NO_FINGERPRINT: { h248: 472, text: 'Required Information Missing' },
+  ERR_DTLS_FINGERPRINT_HASH: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
+  // the native addon is not built or does not load: the transport is not available (PROFILE §3)
+  ERR_DTLS_UNAVAILABLE: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
+  ERR_DTLS_CONFIG: { h248: 500, text: 'Internal software failure' },
+  ERR_DTLS_INIT: { h248: 500, text: 'Internal software failure' },
+  ERR_DTLS_PARAM: { h248: 500, text: 'Internal software failure' },
+  ERR_DTLS_CLOSED: { h248: 500, text: 'Internal software failure' },
+  // --- TLS for TCP media (daemon/tls/)
+  ERR_TLS_LIMIT: { h248: 510, text: 'Insufficient resources' },
+  ERR_TLS_NO_FINGERPRINT: { h248: 472, text: 'Required Information Missing' },
+  ERR_TLS_FINGERPRINT_HASH: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
+  // our certificate or key files are unusable: a start-up error, never caused by a command
+  ERR_TLS_CERT: { h248: 500, text: 'Internal software failure' },
 } as const satisfies Record<string, H248ErrorRow>;
 
 export type H248ErrorCode = keyof typeof H248_ERRORS;

@@ -1,7 +1,8 @@
 /**
  * Statistics of a termination (H.248.1 E.11 nt, E.12 rtp) computed from its streams' counters:
  * nt/dur (ms in the current context), nt/os, nt/or (octets), and for RTP streams rtp/ps, rtp/pr
- * (packets), rtp/pl (loss, percent of expected packets) and rtp/jit (ms, the worst stream).
+ * (packets), rtp/pl (loss, percent of expected packets) and rtp/jit (ms, the worst stream); with
+ * policing on (tman/pol), tmanr/dp and tmanr/do (packets and octets the policer dropped).
  */
 import type { Stream } from './stream.js';
 import type { Termination } from './termination.js';
@@ -51,7 +52,29 @@ export function terminationStatistics(t: Termination, now: number): StatValue[] 
   ];
   const rtp = streams.filter((s) => s.isRtp);
   if (rtp.length > 0) out.push(...rtpStats(rtp));
+  const policed = streams.filter(isPoliced);
+  if (policed.length > 0) out.push(...policingStats(policed));
+  out.push(...extraStats(streams));
   return out;
+}
+
+/** Statistics the media planes keep per stream (Stream.extraStatistics), summed by name. */
+function extraStats(streams: readonly Stream[]): StatValue[] {
+  const sums = new Map<string, number>();
+  for (const s of streams) for (const [name, read] of s.extraStatistics) sums.set(name, (sums.get(name) ?? 0) + read());
+  return [...sums].map(([name, value]) => ({ name, value }));
+}
+
+/** Policing is on for the stream (tman/pol=on): it has tmanr statistics (H.248.53). */
+function isPoliced(s: Stream): boolean {
+  return s.property('tman/pol')?.value === true;
+}
+
+function policingStats(streams: readonly Stream[]): StatValue[] {
+  return [
+    { name: 'tmanr/dp', value: sum(streams, (c) => c.policedPackets) },
+    { name: 'tmanr/do', value: sum(streams, (c) => c.policedOctets) },
+  ];
 }
 
 /** The statistics of one stream (v2 per-stream Statistics): octets, and RTP counters on RTP streams. */
@@ -61,5 +84,7 @@ export function streamStatistics(s: Stream): StatValue[] {
     { name: 'nt/or', value: s.counters.octetsReceived },
   ];
   if (s.isRtp) out.push(...rtpStats([s]));
+  if (isPoliced(s)) out.push(...policingStats([s]));
+  out.push(...extraStats([s]));
   return out;
 }

@@ -25,9 +25,19 @@ export class Stream implements Closable {
   remote: SdpGroup[] | undefined;
   /** Port leases owned by this stream. */
   ports: readonly MediaPort[] = [];
-  /** Updated by the media plane; read by statistics. Never replaced (flows keep a reference). */
-  readonly counters: StreamCounters = newStreamCounters();
+  readonly #counters: StreamCounters = newStreamCounters();
+  /**
+   * Set by a media plane whose counters live elsewhere (a worker thread's shared memory): it brings
+   * them into `counters` before each read, so statistics stay a synchronous read.
+   */
+  counterSource: ((into: StreamCounters) => void) | undefined;
+  /**
+   * Package statistics a media plane keeps on this stream beyond `counters` (e.g. `tcptv/bs`), by
+   * canonical name: read when statistics are reported (Subtract, AuditValue), summed per termination.
+   */
+  readonly extraStatistics = new Map<string, () => number>();
   #closed = false;
+  #linger = false;
   #released: Promise<void> = Promise.resolve();
   /** Flows, crypto contexts, policers and connections the media planes created for this stream. */
   readonly #owned = new Owned();
@@ -38,6 +48,15 @@ export class Stream implements Closable {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Updated by the media plane; read by statistics. Never replaced, but read it here each time rather
+   * than keeping the object: a plane with a counterSource brings its numbers in on this read.
+   */
+  get counters(): StreamCounters {
+    this.counterSource?.(this.#counters);
+    return this.#counters;
   }
 
   /** Typed value of a LocalControl property by canonical name. */
@@ -75,11 +94,27 @@ export class Stream implements Closable {
     this.#owned.release(r);
   }
 
+  /**
+   * Asks that close() release this stream's ports one turn later instead of at once, so that a flow
+   * closed with the stream can still send a last datagram (a DTLS close_notify: Node sends a UDP
+   * datagram only after an asynchronous address lookup, and a socket closed before it drops the
+   * datagram). `released` still resolves once the ports are back.
+   */
+  lingerPorts(): void {
+    this.#linger = true;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#owned.close();
-    this.setPorts([]);
+    if (this.#linger && this.ports.length > 0) {
+      const gone = this.ports;
+      this.ports = [];
+      this.#track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => releaseAll(gone)));
+    } else {
+      this.setPorts([]);
+    }
   }
 
   #track(p: Promise<void>): void {

@@ -94,10 +94,22 @@ export interface StreamCounters {
   packetsReceived: number;
   packetsLost: number;
   jitterMs: number;
+  /** Received packets and octets the policer dropped (tman/pol; reported as tmanr/dp and tmanr/do). */
+  policedPackets: number;
+  policedOctets: number;
 }
 
 export function newStreamCounters(): StreamCounters {
-  return { octetsSent: 0, octetsReceived: 0, packetsSent: 0, packetsReceived: 0, packetsLost: 0, jitterMs: 0 };
+  return {
+    octetsSent: 0,
+    octetsReceived: 0,
+    packetsSent: 0,
+    packetsReceived: 0,
+    packetsLost: 0,
+    jitterMs: 0,
+    policedPackets: 0,
+    policedOctets: 0,
+  };
 }
 
 /** Time and timers, injectable so tests can drive heartbeats without waiting. */
