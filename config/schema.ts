@@ -212,7 +212,7 @@ export const configSchema = obj(
           unit: 'ms',
         }),
         workers: int({
-          doc: 'Worker threads relaying UDP media (RTP/RTCP, UDPTL); contexts are spread over them and the main thread keeps serving the controller. -1: one per CPU core; 0: relay on the main thread.',
+          doc: 'Worker threads relaying UDP media (RTP/RTCP, UDPTL): contexts are spread over them and the main thread keeps serving the controller (at 150k packets/s its event-loop delay stays ~4 ms instead of ~110 ms). -1 (default): one per CPU core; 0: relay on the main thread. Measured with bench/relay: the latency criterion held to 80k packets/s with workers against 40k on the main thread. A command is answered once the worker has bound its ports.',
           default: -1,
           min: -1,
           max: 64,

@@ -9,9 +9,16 @@ import { EventBus } from './observe/events.js';
 import { createLogger, type Logger } from './observe/log.js';
 import { createMetrics, type Metrics } from './observe/metrics.js';
 import { OpsServer, type Readiness } from './observe/ops-server.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ControlPlane } from './control/control-plane.js';
+import type { TransactionHandler } from './control/handler.js';
 import { CommandExecutor } from './control/commands/index.js';
 import { MediaGateway } from './mg/index.js';
+import { TcpPlane, tlsEngineOf } from './bearer/tcp/index.js';
+import { TlsMedia } from './tls/index.js';
+import { MsrpAware } from './bearer/msrp/index.js';
+import { UdpMediaPlane, udpForwarder } from './bearer/udp/udp-plane.js';
+import { DtlsUdptlPlane, DtlsEngine } from './tls/dtls/index.js';
 import { VERSION } from './version.js';
 
 export interface GatewayOptions {
@@ -57,9 +64,41 @@ export class Gateway {
     // Started after ops (so /metrics and /readyz see the start), closed before it. The model is
     // closed after the control plane, so the Graceful ServiceChange goes out while contexts exist.
     this.mg = MediaGateway.fromConfig(config, { log: this.log, metrics: this.metrics, events: this.events });
+    // MSRP-aware legs (TCP/MSRP, TCP/TLS/MSRP) are a byte stage of the TCP plane (PROFILE §6)
+    const msrp = new MsrpAware({ ...config.msrp, metrics: this.metrics, events: this.events, log: this.log.child({ part: 'bearer' }) });
+    // TCP bearers (PROFILE §5); TCP/TLS* legs are secured by the TLS part (PROFILE §7), closed with the plane
+    const tlsMedia = new TlsMedia(config.tls, { metrics: this.metrics, log: this.log.child({ part: 'tls' }) });
+    this.mg.addMediaPlane(
+      new TcpPlane({ settings: config.media.tcp, tls: tlsEngineOf(tlsMedia), stages: msrp.stages, metrics: this.metrics, log: this.log.child({ part: 'bearer' }) }),
+    );
+    this.mg.addMediaPlane(
+      new UdpMediaPlane({
+        forwarder: udpForwarder(config, this.mg.realmNames(), this.log.child({ part: 'udp' })),
+        inactivityTimeoutMs: config.media.inactivityTimeoutMs,
+        relatchPackets: config.media.relatchPackets,
+        statsFlushMs: config.media.statsFlushMs,
+        metrics: this.metrics,
+        log: this.log.child({ part: 'udp' }),
+      }),
+    );
+    // UDP/TLS/UDPTL (PROFILE §8): after the UDP plane, whose udptl legs it relays with. The engine (and
+    // the native addon) is made on first use, with the same certificate as TLS (one fingerprint).
+    const dtlsLog = this.log.child({ part: 'dtls' });
+    this.mg.addMediaPlane(
+      new DtlsUdptlPlane({
+        engine: () => new DtlsEngine({ identity: tlsMedia.identity, config: config.dtls, metrics: this.metrics, log: dtlsLog }),
+        udp: () => this.mg.planeFor('udptl') as UdpMediaPlane | undefined,
+        log: dtlsLog,
+      }),
+    );
+    const executor = new CommandExecutor({ mg: this.mg, log: this.log.child({ part: 'commands' }) });
+    const delayMs = config.lab.transactionDelayMs;
+    // lab.transactionDelayMs: every transaction takes at least this long (testing a controller's Pending handling)
+    const handler: TransactionHandler =
+      delayMs > 0 ? { execute: async (r, c) => (await delay(delayMs), executor.execute(r, c)) } : executor;
     this.control = new ControlPlane({
       config,
-      handler: new CommandExecutor({ mg: this.mg, log: this.log.child({ part: 'commands' }) }),
+      handler,
       events: this.events,
       metrics: this.metrics,
       log: this.log,

@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "trgwd_native",
-      "sources": ["src/addon.c", "src/srtp.c"],
+      "sources": ["src/addon.c", "src/srtp.c", "src/dtls.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "cflags": ["<!@(pkg-config --cflags libsrtp2)"],

@@ -219,6 +219,14 @@ export class MediaGateway implements Part {
     }
   }
 
+  /**
+   * Resolves when every media plane's changes so far are in effect (MediaPlane.settled): the command
+   * layer awaits it after mediaChanged() and before replying, so the ports it names are held.
+   */
+  async mediaSettled(): Promise<void> {
+    await Promise.all(this.#planes.map((p) => p.settled?.()));
+  }
+
   async #prepareStream(prep: StreamPreparation): Promise<void> {
     if (prep.transport === undefined) return;
     const plane = this.planeFor(prep.transport);

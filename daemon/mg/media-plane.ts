@@ -50,5 +50,11 @@ export interface MediaPlane {
   prepareStream?(p: StreamPreparation): void | Promise<void>;
   contextChanged(ctx: Context): void;
   contextDeleted?(ctx: Context): void;
+  /**
+   * Resolves when what contextChanged() started is in effect on the wire (e.g. a relay worker thread
+   * bound the ports it took over): the command layer may wait for it before answering, so a port the
+   * gateway names in a reply is held. Absent: always in effect at once.
+   */
+  settled?(): Promise<void>;
   close?(): Promise<void>;
 }

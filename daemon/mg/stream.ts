@@ -38,6 +38,7 @@ export class Stream implements Closable {
   readonly extraStatistics = new Map<string, () => number>();
   #closed = false;
   #linger = false;
+  #lingerUntil: Promise<unknown>[] = [];
   #released: Promise<void> = Promise.resolve();
   /** Flows, crypto contexts, policers and connections the media planes created for this stream. */
   readonly #owned = new Owned();
@@ -99,9 +100,12 @@ export class Stream implements Closable {
    * closed with the stream can still send a last datagram (a DTLS close_notify: Node sends a UDP
    * datagram only after an asynchronous address lookup, and a socket closed before it drops the
    * datagram). `released` still resolves once the ports are back.
+   * With `until`, the ports also wait for it (a relay worker thread that still has them bound closes
+   * its sockets first, so a released port is really free); a rejection counts as settled.
    */
-  lingerPorts(): void {
+  lingerPorts(until?: Promise<unknown>): void {
     this.#linger = true;
+    if (until !== undefined) this.#lingerUntil.push(until.then(undefined, () => undefined));
   }
 
   close(): void {
@@ -111,7 +115,8 @@ export class Stream implements Closable {
     if (this.#linger && this.ports.length > 0) {
       const gone = this.ports;
       this.ports = [];
-      this.#track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => releaseAll(gone)));
+      const turn = new Promise<void>((resolve) => setImmediate(resolve));
+      this.#track(Promise.all([turn, ...this.#lingerUntil]).then(() => releaseAll(gone)));
     } else {
       this.setPorts([]);
     }

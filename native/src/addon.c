@@ -6,6 +6,7 @@
  * worker threads; per-process library set-up (srtp_init) is guarded inside each part.
  */
 #include "addon.h"
+#include "dtls.h"
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
 {
@@ -13,6 +14,13 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (!pending) napi_throw_error(env, "ERR_NATIVE_INIT", "trgwd_native: SRTP part failed to register");
+    return NULL;
+  }
+  /* DTLS over the OpenSSL node exports (dtls.c): adds `dtls` */
+  if (trgwd_dtls_register(env, exports) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, "ERR_NATIVE_INIT", "trgwd_native: DTLS part failed to register");
     return NULL;
   }
   return exports;

@@ -202,6 +202,9 @@ export class CommandExecutor implements TransactionHandler {
     }
     // Media follows what was committed, even when a later command failed (§8.2.2: earlier ones stay done).
     for (const c of run.touched) this.#mg.mediaChanged(c);
+    // With relay workers, a port moves from the main thread to a worker: answer once it is bound again,
+    // so a port in the reply is never briefly free.
+    if (run.touched.size > 0) await this.#mg.mediaSettled();
     if (order.length === 0) main();
     for (const r of order) {
       if (r.contextId === '$' && run.created !== undefined) r.contextId = run.created.id;

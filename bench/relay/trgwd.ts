@@ -1,0 +1,189 @@
+/**
+ * trgwd as the relay under test: the daemon is spawned from source (as test/helpers/daemon.ts does)
+ * and this process is its controller (daemon/cli/mgc.ts). A call is one context with two terminations, access
+ * and core, each an RTP stream: Add both with Local `$` (the gateway picks the ports), then Modify
+ * both with Remote = the generator's endpoints and SendReceive (PROFILE §2). Messages are prebuilt
+ * text sent with `requestBytes` (no decode/encode on our side).
+ */
+import { spawn } from 'node:child_process';
+import { Mgc, capturePath } from '../../daemon/cli/mgc.js';
+import { Daemon, REPO_ROOT, controllersSet, type Registered } from '../../test/helpers/daemon.js';
+
+export interface TrgwdCall {
+  readonly ctx: number;
+  readonly access: string;
+  readonly core: string;
+  /** Where endpoint A (behind the access termination) sends: the access Local port. */
+  readonly aSendsTo: number;
+  /** Where endpoint B (behind the core termination) sends: the core Local port. */
+  readonly bSendsTo: number;
+}
+
+const addTwo = (h: string, tid: number) => `${h}
+Transaction = ${tid} {
+  Context = $ {
+    Add = $ { Media { Stream = 1 { LocalControl { Mode = ReceiveOnly, ipdc/realm = access }, Local {
+v=0
+c=IN IP4 $
+m=audio $ RTP/AVP 0
+} } } },
+    Add = $ { Media { Stream = 1 { LocalControl { Mode = ReceiveOnly, ipdc/realm = core }, Local {
+v=0
+c=IN IP4 $
+m=audio $ RTP/AVP 0
+} } } }
+  }
+}
+`;
+
+const modifyTwo = (
+  h: string,
+  tid: number,
+  c: { ctx: number; access: string; core: string },
+  portA: number,
+  portB: number,
+) => `${h}
+Transaction = ${tid} {
+  Context = ${c.ctx} {
+    Modify = ${c.access} { Media { Stream = 1 { LocalControl { Mode = SendReceive }, Remote {
+v=0
+c=IN IP4 127.0.0.1
+m=audio ${portA} RTP/AVP 0
+} } } },
+    Modify = ${c.core} { Media { Stream = 1 { LocalControl { Mode = SendReceive }, Remote {
+v=0
+c=IN IP4 127.0.0.1
+m=audio ${portB} RTP/AVP 0
+} } } }
+  }
+}
+`;
+
+async function tx(mgc: Mgc, build: (tid: number) => string) {
+  const tid = mgc.nextTid();
+  const o = await mgc.requestBytes(tid, Buffer.from(build(tid)), 20_000);
+  if (o.errors.length > 0)
+    throw new Error(`H.248 error ${o.errors.map((e) => `${e.code} ${e.text ?? ''}`).join(', ')}`);
+  return o;
+}
+
+/** One call through trgwd: A (127.0.0.1:portA) on the access side, B (127.0.0.1:portB) on the core side. */
+export async function trgwdCall(mgc: Mgc, portA: number, portB: number): Promise<TrgwdCall> {
+  const h = mgc.header();
+  const tid = mgc.nextTid();
+  const add = await mgc.requestBytes(tid, Buffer.from(addTwo(h, tid)), 20_000);
+  const reply = add.reply!;
+  if (add.errors.length > 0) {
+    // The first Add may have succeeded (H.248.1 §8.2.2: earlier commands stay done): drop its context.
+    const ctx = Number(capturePath(reply, 'actions[0].contextId'));
+    if (Number.isInteger(ctx) && ctx > 0) await trgwdHangup(mgc, ctx).catch(() => undefined);
+    throw new Error(`H.248 error ${add.errors.map((e) => `${e.code} ${e.text ?? ''}`).join(', ')}`);
+  }
+  const ctx = Number(capturePath(reply, 'actions[0].contextId'));
+  const access = capturePath(reply, 'actions[0].commands[0].terminationId');
+  const core = capturePath(reply, 'actions[0].commands[1].terminationId');
+  const aSendsTo = Number(capturePath(reply, 'actions[0].commands[0]..local | port'));
+  const bSendsTo = Number(capturePath(reply, 'actions[0].commands[1]..local | port'));
+  if (
+    !Number.isInteger(ctx) ||
+    access === undefined ||
+    core === undefined ||
+    !(aSendsTo > 0) ||
+    !(bSendsTo > 0)
+  ) {
+    throw new Error(`unexpected Add reply: ${JSON.stringify(reply)}`);
+  }
+  const call = { ctx, access, core, aSendsTo, bSendsTo };
+  await tx(mgc, (tid) => modifyTwo(h, tid, call, portA, portB));
+  return call;
+}
+
+/** Subtract * of one call's context. */
+export async function trgwdHangup(mgc: Mgc, ctx: number): Promise<void> {
+  const h = mgc.header();
+  await tx(mgc, (tid) => `${h}\nTransaction = ${tid} { Context = ${ctx} { Subtract = * } }\n`);
+}
+
+/** Runs `fn(i)` for i in 0..n-1 with at most `concurrency` at once, in order of start. */
+export async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return out;
+}
+
+/**
+ * Starts the daemon from source, registered with a controller (this process), with the media realms
+ * and extra settings given. Like test/helpers/daemon.ts's startRegistered, except that the daemon is
+ * spawned detached: in its own session, hence (Linux sched_autogroup) its own scheduling group, apart
+ * from the load generator's and from whatever else runs on the machine; rtpengine is run the same way.
+ */
+export async function startTrgwd(opts: {
+  access: readonly [number, number];
+  core: readonly [number, number];
+  sets?: readonly string[];
+  nodeArgs?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  /** Copy the daemon's stdout/stderr to our stderr. */
+  echo?: boolean;
+}): Promise<Registered> {
+  const mgc = new Mgc({ listen: { address: '127.0.0.1', port: 0 }, transport: 'udp', retransmitMs: 0 });
+  const ep = await mgc.start();
+  const sets = [
+    'control.listen.port=0',
+    'ops.listen.port=0',
+    'control.timers.restartDelayMaxMs=0',
+    'log.level=info',
+    controllersSet([{ address: '127.0.0.1', port: ep.port, transport: 'udp' }]),
+    `media.realms.access.ports=[${opts.access[0]}, ${opts.access[1]}]`,
+    `media.realms.core.ports=[${opts.core[0]}, ${opts.core[1]}]`,
+    ...(opts.sets ?? []),
+  ];
+  const child = spawn(
+    process.execPath,
+    [
+      ...(opts.nodeArgs ?? []),
+      '--import',
+      'tsx',
+      'daemon/main.ts',
+      'start',
+      ...sets.flatMap((x) => ['--set', x]),
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+  const daemon = new Daemon(child, opts.echo ?? false);
+  const kill = (): void => {
+    if (!daemon.exited) child.kill('SIGKILL');
+  };
+  process.once('exit', kill);
+  try {
+    await daemon.waitLog((l) => l.msg === 'trgwd started', 60_000);
+    await mgc.waitRegistered(15_000);
+    await daemon.waitRegistered(10_000);
+  } catch (e) {
+    kill();
+    await mgc.close();
+    throw e;
+  }
+  return {
+    daemon,
+    mgc,
+    close: async () => {
+      const code = await daemon.stop();
+      process.off('exit', kill);
+      await mgc.close();
+      return code;
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Entry point of a relay worker thread (worker-forwarder.ts starts it). The worker owns the sockets
+ * of the legs it is given: it binds them on the ports the main thread's PortManager reserved (the main
+ * thread closed its own sockets on them just before), runs a LocalForwarder over them, counts into the
+ * shared memory the main thread reads (leg counters, per-realm totals), and reports latching.
+ *
+ * Messages in (from the main thread, in order):
+ *   chunk   { index, sab }                     a block of leg counter slots
+ *   add     { id, slot, bind, cfg }            bind the sockets, start the leg
+ *   cfg     { id, cfg } / targets { id, media, rtcp }
+ *   remove  { id }                             stop the leg, close its sockets, answer `removed`
+ *   close   {}                                 stop everything and exit
+ * Messages out: ready {} (listening), bound { id } (its sockets are bound), removed { id },
+ * latched { id, socket, address, port, relatch }, bindFailed { id, port, message }.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { parentPort, workerData } from 'node:worker_threads';
+import { CNT_SLOTS, LocalForwarder, TOTALS_LENGTH, type LegConfig } from './forwarder.js';
+
+export interface BindSpec {
+  readonly type: 'udp4' | 'udp6';
+  readonly address: string;
+  readonly rtp: number;
+  readonly rtcp?: number | undefined;
+}
+
+export interface WorkerInit {
+  /** Realm names, in the order of their totals blocks (one more block counts any other realm). */
+  readonly realms: readonly string[];
+  /** Float64Array of (realms.length + 1) × TOTALS_LENGTH numbers. */
+  readonly totals: SharedArrayBuffer;
+  readonly chunkSlots: number;
+}
+
+export type ToWorker =
+  | { readonly t: 'chunk'; readonly index: number; readonly sab: SharedArrayBuffer }
+  | {
+      readonly t: 'add';
+      readonly id: number;
+      readonly slot: number;
+      readonly bind: BindSpec;
+      readonly cfg: LegConfig;
+    }
+  | { readonly t: 'cfg'; readonly id: number; readonly cfg: LegConfig }
+  | {
+      readonly t: 'targets';
+      readonly id: number;
+      readonly media: readonly number[];
+      readonly rtcp: readonly number[];
+    }
+  | { readonly t: 'remove'; readonly id: number }
+  | { readonly t: 'close' };
+
+export type FromWorker =
+  | { readonly t: 'ready' }
+  | { readonly t: 'bound'; readonly id: number }
+  | { readonly t: 'removed'; readonly id: number }
+  | {
+      readonly t: 'latched';
+      readonly id: number;
+      readonly socket: 'rtp' | 'rtcp';
+      readonly address: string;
+      readonly port: number;
+      readonly relatch: boolean;
+    }
+  | { readonly t: 'bindFailed'; readonly id: number; readonly port: number; readonly message: string };
+
+function run(): void {
+  const port = parentPort;
+  if (port === null) return;
+  const init = workerData as WorkerInit;
+  const totals = new Float64Array(init.totals);
+  const realmIndex = new Map(init.realms.map((r, i) => [r, i]));
+  const fwd = new LocalForwarder({
+    totalsOf: (realm) => {
+      const i = realmIndex.get(realm) ?? init.realms.length;
+      return totals.subarray(i * TOTALS_LENGTH, (i + 1) * TOTALS_LENGTH);
+    },
+  });
+  const chunks: Float64Array[] = [];
+  const sockets = new Map<number, Socket[]>();
+  const post = (m: FromWorker): void => port.postMessage(m);
+  fwd.setListener({
+    latched: (id, socket, address, p, relatch) =>
+      post({ t: 'latched', id, socket, address, port: p, relatch }),
+  });
+
+  const closeAll = (list: readonly Socket[] | undefined): void => {
+    for (const s of list ?? []) {
+      try {
+        s.close();
+      } catch {
+        // already closed (a failed bind)
+      }
+    }
+  };
+  /** Sockets still binding, per leg: `bound` goes out when the last one is. */
+  const binding = new Map<number, number>();
+  const bind = (id: number, type: 'udp4' | 'udp6', address: string, p: number): Socket => {
+    const s = createSocket({ type, reuseAddr: false });
+    binding.set(id, (binding.get(id) ?? 0) + 1);
+    const failed = (e: Error): void => {
+      binding.delete(id);
+      post({ t: 'bindFailed', id, port: p, message: e.message });
+      fwd.removeLeg(id);
+      closeAll(sockets.get(id));
+      sockets.delete(id);
+    };
+    s.once('error', failed);
+    s.bind({ port: p, address, exclusive: true }, () => {
+      s.off('error', failed);
+      const left = (binding.get(id) ?? 1) - 1;
+      if (left > 0) {
+        binding.set(id, left);
+      } else if (binding.delete(id)) {
+        post({ t: 'bound', id });
+      }
+    });
+    return s;
+  };
+
+  port.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'chunk':
+        chunks[m.index] = new Float64Array(m.sab);
+        break;
+      case 'add': {
+        const chunk = chunks[Math.floor(m.slot / init.chunkSlots)];
+        if (chunk === undefined) break;
+        const off = (m.slot % init.chunkSlots) * CNT_SLOTS;
+        const rtp = bind(m.id, m.bind.type, m.bind.address, m.bind.rtp);
+        const rtcp =
+          m.bind.rtcp !== undefined ? bind(m.id, m.bind.type, m.bind.address, m.bind.rtcp) : undefined;
+        sockets.set(m.id, rtcp !== undefined ? [rtp, rtcp] : [rtp]);
+        // sends before the bind completes are queued by Node; receiving starts once bound
+        fwd.addLeg(m.id, { rtp, rtcp, connectable: true }, m.cfg, chunk.subarray(off, off + CNT_SLOTS));
+        break;
+      }
+      case 'cfg':
+        fwd.configure(m.id, m.cfg);
+        break;
+      case 'targets':
+        fwd.setTargets(m.id, m.media, m.rtcp);
+        break;
+      case 'remove':
+        binding.delete(m.id);
+        fwd.removeLeg(m.id);
+        closeAll(sockets.get(m.id));
+        sockets.delete(m.id);
+        post({ t: 'removed', id: m.id });
+        break;
+      case 'close':
+        void fwd.close();
+        for (const list of sockets.values()) closeAll(list);
+        sockets.clear();
+        port.close();
+        break;
+    }
+  });
+  post({ t: 'ready' });
+}
+
+run();

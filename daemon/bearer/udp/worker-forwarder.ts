@@ -1,0 +1,586 @@
+/**
+ * ShardedForwarder: the Forwarder (forwarder.ts) spread over worker threads (`media.workers`), so the
+ * per-packet work of different contexts runs on different cores and the main thread keeps serving the
+ * controller.
+ *
+ * Sharding is by group (the context): every leg of a group lives on one thread, because a leg sends
+ * out of its peer leg's socket. A new group goes to the worker with the fewest legs. A leg whose group
+ * changes (Move) or whose group gets a security transform (functions cannot cross threads) moves: its
+ * old thread stops it and closes its sockets, its new thread binds the same ports and starts it
+ * (media of that leg pauses for that long). Groups with security, or with a leg on sockets that cannot
+ * move (LegSockets.pinned: the DTLS plane's shim), run on the main thread.
+ *
+ * Sockets: the PortManager binds in the main thread (so a port it lends is known free). For a leg on
+ * a worker, the main thread reads the ports from those sockets, closes them, and the worker binds the
+ * same ports at once. Between the two, the port is free: another process binding exactly that port in
+ * that instant would take it; the worker then reports bindFailed, which is logged (the leg stays
+ * silent). The lease keeps the port reserved in the PortManager either way.
+ *
+ * Counters: each leg has a slot of CNT_SLOTS numbers in a SharedArrayBuffer chunk, written by the
+ * thread that runs it and read by the main thread (statistics, inactivity); a slot is reused only after
+ * its worker confirmed the leg stopped. Per-realm totals live in one SharedArrayBuffer per worker,
+ * never reset; drainTotals() hands over the difference since the last call.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { Worker } from 'node:worker_threads';
+import { errorMessage } from '../../errors.js';
+import { silentLogger, type Logger } from '../../observe/log.js';
+import {
+  CNT_SLOTS,
+  LocalForwarder,
+  newLegCounters,
+  TOTALS_LENGTH,
+  type Forwarder,
+  type ForwarderListener,
+  type LegConfig,
+  type LegSecurity,
+  type LegSockets,
+} from './forwarder.js';
+import type { BindSpec, FromWorker, ToWorker, WorkerInit } from './forwarder-worker.js';
+
+/** Leg counter slots per SharedArrayBuffer chunk. */
+const CHUNK_SLOTS = 1024;
+/** The main thread, as a shard number. */
+const MAIN = -1;
+
+export interface ShardedForwarderOptions {
+  /** Worker threads (at least 1). */
+  readonly workers: number;
+  /** Realm names (metric labels); legs of other realms are counted as `other`. */
+  readonly realms: readonly string[];
+  readonly log?: Logger;
+}
+
+interface Shard {
+  readonly index: number;
+  readonly worker: Worker;
+  readonly totals: Float64Array;
+  readonly last: Float64Array;
+  legs: number;
+  alive: boolean;
+  exited: Promise<void>;
+  /** Resolves when the worker is listening for messages (or died). */
+  started: Promise<void>;
+  onReady: () => void;
+}
+
+interface Rec {
+  readonly id: number;
+  readonly slot: number;
+  readonly view: Float64Array;
+  readonly bind: BindSpec;
+  cfg: LegConfig;
+  group: number;
+  shard: number;
+  media: readonly number[];
+  rtcp: readonly number[];
+  security: LegSecurity | undefined;
+  /** Sockets the main thread runs the leg on (the caller's, or ours after a move). */
+  mainSockets: LegSockets | undefined;
+  /** mainSockets were bound here (close them when the leg leaves the main thread). */
+  ownSockets: boolean;
+  /** LegSockets.pinned: stays on the main thread, and so does its group. */
+  readonly pinned: boolean;
+  /** Moving between threads: where to. */
+  moveTo: number | undefined;
+  removed: boolean;
+  /** Resolves the promise removeLeg() returned. */
+  gone: (() => void) | undefined;
+}
+
+interface Group {
+  shard: number;
+  readonly legs: Set<Rec>;
+}
+
+/** Starts a worker on forwarder-worker (TypeScript sources: through tsx, registered in the worker). */
+function startWorker(init: WorkerInit): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) {
+    // running from source (tests, `npm run dev`): a worker does not inherit the tsx loader
+    const entry = new URL('./forwarder-worker.ts', self).href;
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+    return new Worker(code, { eval: true, workerData: init });
+  }
+  return new Worker(new URL('./forwarder-worker.js', self), { workerData: init });
+}
+
+function closeSockets(s: LegSockets | undefined): void {
+  for (const sock of [s?.rtp, s?.rtcp]) {
+    if (sock === undefined) continue;
+    try {
+      sock.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+function bindSpecOf(s: LegSockets): BindSpec {
+  const a = s.rtp.address();
+  return {
+    type: a.family === 'IPv6' ? 'udp6' : 'udp4',
+    address: a.address,
+    rtp: a.port,
+    rtcp: s.rtcp?.address().port,
+  };
+}
+
+function bindMain(spec: BindSpec): Promise<LegSockets> {
+  const one = (port: number): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const s = createSocket({ type: spec.type, reuseAddr: false });
+      s.once('error', reject);
+      s.bind({ port, address: spec.address, exclusive: true }, () => {
+        s.off('error', reject);
+        resolve(s);
+      });
+    });
+  return Promise.all([one(spec.rtp), spec.rtcp !== undefined ? one(spec.rtcp) : undefined]).then(
+    ([rtp, rtcp]) => ({
+      rtp,
+      rtcp,
+      connectable: true,
+    }),
+  );
+}
+
+export class ShardedForwarder implements Forwarder {
+  readonly where: string;
+  readonly rebinds = true;
+  readonly #log: Logger;
+  readonly #realms: readonly string[];
+  readonly #shards: Shard[] = [];
+  readonly #main = new LocalForwarder();
+  readonly #recs = new Map<number, Rec>();
+  readonly #groups = new Map<number, Group>();
+  readonly #chunks: SharedArrayBuffer[] = [];
+  readonly #views: Float64Array[] = [];
+  readonly #freeSlots: number[] = [];
+  /** Worker acknowledgements of `remove`, by leg id. */
+  readonly #acks = new Map<number, () => void>();
+  readonly #delta = new Float64Array(TOTALS_LENGTH);
+  #listener: ForwarderListener | undefined;
+  #closing: Promise<void> | undefined;
+  /** Legs not settled: their thread has not yet bound their ports, or not yet let go of them. */
+  readonly #binding = new Set<number>();
+  #settledWaiters: (() => void)[] = [];
+  readonly ready: Promise<void>;
+
+  constructor(options: ShardedForwarderOptions) {
+    const n = Math.max(1, Math.floor(options.workers));
+    this.where = `${n} worker thread${n === 1 ? '' : 's'}`;
+    this.#log = options.log ?? silentLogger();
+    this.#realms = [...options.realms];
+    const blocks = this.#realms.length + 1;
+    for (let i = 0; i < n; i++) {
+      const sab = new SharedArrayBuffer(blocks * TOTALS_LENGTH * 8);
+      const worker = startWorker({ realms: this.#realms, totals: sab, chunkSlots: CHUNK_SLOTS });
+      const shard: Shard = {
+        index: i,
+        worker,
+        totals: new Float64Array(sab),
+        last: new Float64Array(blocks * TOTALS_LENGTH),
+        legs: 0,
+        alive: true,
+        exited: Promise.resolve(),
+        started: Promise.resolve(),
+        onReady: () => undefined,
+      };
+      shard.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+      shard.started = new Promise((resolve) => {
+        shard.onReady = resolve;
+        // a worker that dies before it is ready must not hold the gateway up
+        void shard.exited.then(resolve);
+      });
+      worker.on('message', (m: FromWorker) => this.#fromWorker(shard, m));
+      worker.on('error', (e) => {
+        shard.alive = false;
+        this.#abandon(shard);
+        this.#log.error(
+          { worker: i, err: errorMessage(e) },
+          'udp relay worker failed; its streams no longer relay',
+        );
+      });
+      worker.once('exit', (code) => {
+        this.#abandon(shard);
+        if (this.#closing === undefined) {
+          shard.alive = false;
+          this.#log.error({ worker: i, code }, 'udp relay worker exited');
+        }
+      });
+      this.#shards.push(shard);
+    }
+    this.ready = Promise.all(this.#shards.map((s) => s.started)).then(() => undefined);
+    this.#main.setListener({ latched: (...args) => this.#listener?.latched?.(...args) });
+  }
+
+  settled(): Promise<void> {
+    if (this.#binding.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
+  }
+
+  #boundDone(id: number): void {
+    if (!this.#binding.delete(id) || this.#binding.size > 0) return;
+    const w = this.#settledWaiters;
+    this.#settledWaiters = [];
+    for (const f of w) f();
+  }
+
+  get legCount(): number {
+    let n = 0;
+    for (const r of this.#recs.values()) if (!r.removed) n++;
+    return n;
+  }
+
+  /** Which thread runs a leg: -1 main, else the worker index (tests, diagnostics). */
+  shardOf(id: number): number | undefined {
+    const r = this.#recs.get(id);
+    return r === undefined || r.removed ? undefined : (r.moveTo ?? r.shard);
+  }
+
+  addLeg(id: number, sockets: LegSockets, cfg: LegConfig): Float64Array {
+    this.removeLeg(id);
+    const slot = this.#allocSlot();
+    const view = this.#viewOf(slot);
+    view.set(newLegCounters());
+    const group = this.#group(cfg.group);
+    const pinned = sockets.pinned === true;
+    if (pinned && group.shard !== MAIN) this.#toMain(group);
+    const rec: Rec = {
+      id,
+      slot,
+      view,
+      // pinned sockets never move, and a shim has no port of its own
+      bind: pinned ? { type: 'udp4', address: '', rtp: 0 } : bindSpecOf(sockets),
+      cfg,
+      group: cfg.group,
+      shard: group.shard,
+      media: [],
+      rtcp: [],
+      security: undefined,
+      mainSockets: undefined,
+      ownSockets: false,
+      pinned,
+      moveTo: undefined,
+      removed: false,
+      gone: undefined,
+    };
+    this.#recs.set(id, rec);
+    group.legs.add(rec);
+    if (group.shard === MAIN) {
+      rec.mainSockets = sockets;
+      this.#main.addLeg(id, sockets, cfg, view);
+    } else {
+      // the worker binds these ports now: the caller's sockets must let go of them first
+      closeSockets(sockets);
+      this.#startOn(rec, group.shard);
+    }
+    return view;
+  }
+
+  configure(id: number, cfg: LegConfig): void {
+    const rec = this.#live(id);
+    if (rec === undefined) return;
+    rec.cfg = cfg;
+    if (cfg.group !== rec.group) {
+      // Move: the leg joins another group, on that group's thread
+      this.#groupOf(rec)?.legs.delete(rec);
+      rec.group = cfg.group;
+      const g = this.#group(cfg.group);
+      g.legs.add(rec);
+      if (rec.pinned && g.shard !== MAIN) this.#toMain(g);
+      if ((rec.moveTo ?? rec.shard) !== g.shard) {
+        this.#move(rec, g.shard);
+        return;
+      }
+    }
+    if (rec.moveTo !== undefined) return;
+    if (rec.shard === MAIN) this.#main.configure(id, cfg);
+    else this.#post(rec.shard, { t: 'cfg', id, cfg });
+  }
+
+  setTargets(id: number, media: readonly number[], rtcp: readonly number[]): void {
+    const rec = this.#live(id);
+    if (rec === undefined) return;
+    rec.media = [...media];
+    rec.rtcp = [...rtcp];
+    if (rec.moveTo !== undefined) return;
+    this.#sendTargets(rec);
+  }
+
+  setSecurity(id: number, security: LegSecurity | undefined): void {
+    const rec = this.#live(id);
+    if (rec === undefined) return;
+    rec.security = security;
+    const g = this.#groupOf(rec);
+    if (security !== undefined && g !== undefined && g.shard !== MAIN) {
+      // transforms are functions: the whole group runs where they live
+      this.#toMain(g);
+      return;
+    }
+    if (rec.shard === MAIN && rec.moveTo === undefined) this.#main.setSecurity(id, security);
+  }
+
+  removeLeg(id: number): Promise<void> | void {
+    const rec = this.#live(id);
+    if (rec === undefined) return;
+    rec.removed = true;
+    this.#binding.add(id);
+    const gone = new Promise<void>((resolve) => (rec.gone = resolve));
+    this.#groupOf(rec)?.legs.delete(rec);
+    if (this.#groups.get(rec.group)?.legs.size === 0) this.#groups.delete(rec.group);
+    if (rec.moveTo === undefined) this.#stop(rec, () => this.#forget(rec));
+    // else the move finishes the removal
+    return gone;
+  }
+
+  drainTotals(sink: (realm: string, totals: Float64Array) => void): void {
+    this.#main.drainTotals(sink);
+    const names = [...this.#realms, 'other'];
+    for (const shard of this.#shards) {
+      for (let b = 0; b < names.length; b++) {
+        const base = b * TOTALS_LENGTH;
+        let any = false;
+        for (let k = 0; k < TOTALS_LENGTH; k++) {
+          const now = shard.totals[base + k]!;
+          const d = now - shard.last[base + k]!;
+          shard.last[base + k] = now;
+          this.#delta[k] = d;
+          if (d !== 0) any = true;
+        }
+        if (any) sink(names[b]!, this.#delta);
+      }
+    }
+  }
+
+  setListener(listener: ForwarderListener | undefined): void {
+    this.#listener = listener;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const rec of this.#recs.values()) if (rec.ownSockets) closeSockets(rec.mainSockets);
+      await this.#main.close();
+      for (const s of this.#shards) if (s.alive) this.#post(s.index, { t: 'close' });
+      await Promise.all(
+        this.#shards.map(async (s) => {
+          const timer = setTimeout(() => void s.worker.terminate(), 2000);
+          timer.unref();
+          await s.exited;
+          clearTimeout(timer);
+        }),
+      );
+    })();
+    return this.#closing;
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  #live(id: number): Rec | undefined {
+    const r = this.#recs.get(id);
+    return r === undefined || r.removed ? undefined : r;
+  }
+
+  #groupOf(rec: Rec): Group | undefined {
+    return this.#groups.get(rec.group);
+  }
+
+  /** The group (created on the least loaded live worker). */
+  #group(id: number): Group {
+    let g = this.#groups.get(id);
+    if (g === undefined) {
+      let best: Shard | undefined;
+      for (const s of this.#shards) if (s.alive && (best === undefined || s.legs < best.legs)) best = s;
+      g = { shard: best?.index ?? MAIN, legs: new Set() };
+      this.#groups.set(id, g);
+    }
+    return g;
+  }
+
+  /** A group that must run on the main thread (security, pinned sockets): its legs move there. */
+  #toMain(g: Group): void {
+    g.shard = MAIN;
+    for (const r of g.legs) this.#move(r, MAIN);
+  }
+
+  #post(shard: number, m: ToWorker): void {
+    const s = this.#shards[shard];
+    if (s === undefined || !s.alive) return;
+    s.worker.postMessage(m);
+  }
+
+  #sendTargets(rec: Rec): void {
+    if (rec.shard === MAIN) this.#main.setTargets(rec.id, rec.media, rec.rtcp);
+    else this.#post(rec.shard, { t: 'targets', id: rec.id, media: rec.media, rtcp: rec.rtcp });
+  }
+
+  /** Starts a leg on a worker (its ports are free: the main thread closed its sockets). */
+  #startOn(rec: Rec, shard: number): void {
+    rec.shard = shard;
+    const s = this.#shards[shard];
+    if (s !== undefined) s.legs++;
+    if (s?.alive === true) this.#binding.add(rec.id);
+    this.#post(shard, { t: 'add', id: rec.id, slot: rec.slot, bind: rec.bind, cfg: rec.cfg });
+    if (rec.media.length > 0 || rec.rtcp.length > 0) this.#sendTargets(rec);
+  }
+
+  /**
+   * Stops a leg where it runs; `then` once its sockets are closed (a worker confirms). On the main
+   * thread the caller's sockets stay open unless the leg is moving (its new thread binds the ports;
+   * the lease still owns, and releases, them).
+   */
+  #stop(rec: Rec, then: () => void, moving = false): void {
+    if (rec.shard === MAIN) {
+      this.#main.removeLeg(rec.id);
+      if (rec.ownSockets || moving) closeSockets(rec.mainSockets);
+      rec.mainSockets = undefined;
+      rec.ownSockets = false;
+      then();
+      return;
+    }
+    const s = this.#shards[rec.shard];
+    if (s !== undefined) s.legs--;
+    if (s === undefined || !s.alive) {
+      then();
+      return;
+    }
+    this.#acks.set(rec.id, () => {
+      // a moving leg is not listening until its new thread has bound the ports
+      if (!moving) this.#boundDone(rec.id);
+      then();
+    });
+    this.#post(rec.shard, { t: 'remove', id: rec.id });
+  }
+
+  /** Moves a leg to another thread; its group's legs get their targets again once it runs there. */
+  #move(rec: Rec, to: number): void {
+    if (rec.moveTo !== undefined) {
+      rec.moveTo = to;
+      return;
+    }
+    if (rec.shard === to || (rec.pinned && to !== MAIN)) return;
+    rec.moveTo = to;
+    this.#binding.add(rec.id);
+    this.#stop(rec, () => void this.#arrive(rec), true);
+  }
+
+  async #arrive(rec: Rec): Promise<void> {
+    const to = rec.moveTo!;
+    if (rec.removed || this.#closing !== undefined) {
+      rec.moveTo = undefined;
+      this.#forget(rec);
+      return;
+    }
+    if (to === MAIN) {
+      let sockets: LegSockets;
+      try {
+        sockets = await bindMain(rec.bind);
+      } catch (e) {
+        rec.moveTo = undefined;
+        rec.shard = MAIN;
+        this.#boundDone(rec.id);
+        this.#log.error(
+          { leg: rec.id, port: rec.bind.rtp, err: errorMessage(e) },
+          'udp relay: cannot bind a moved stream again; it no longer relays',
+        );
+        if (rec.removed) this.#forget(rec);
+        return;
+      }
+      if (rec.removed || this.#closing !== undefined) {
+        closeSockets(sockets);
+        rec.moveTo = undefined;
+        this.#forget(rec);
+        return;
+      }
+      rec.moveTo = undefined;
+      rec.shard = MAIN;
+      rec.mainSockets = sockets;
+      rec.ownSockets = true;
+      this.#main.addLeg(rec.id, sockets, rec.cfg, rec.view);
+      this.#main.setSecurity(rec.id, rec.security);
+      this.#main.setTargets(rec.id, rec.media, rec.rtcp);
+      this.#boundDone(rec.id);
+    } else {
+      rec.moveTo = undefined;
+      this.#startOn(rec, to);
+    }
+    // its peers on that thread learn of it again (their targets skipped it while it was away)
+    for (const r of this.#groupOf(rec)?.legs ?? [])
+      if (r !== rec && r.moveTo === undefined) this.#sendTargets(r);
+  }
+
+  /** A worker is gone: nothing it owed (binds, removals) will come; whoever waits goes on. */
+  #abandon(shard: Shard): void {
+    shard.alive = false;
+    for (const rec of this.#recs.values()) {
+      if (rec.shard !== shard.index) continue;
+      this.#boundDone(rec.id);
+      const then = this.#acks.get(rec.id);
+      this.#acks.delete(rec.id);
+      then?.();
+    }
+  }
+
+  #forget(rec: Rec): void {
+    if (this.#recs.get(rec.id) === rec) this.#recs.delete(rec.id);
+    this.#freeSlots.push(rec.slot);
+    this.#boundDone(rec.id);
+    rec.gone?.();
+    rec.gone = undefined;
+  }
+
+  #fromWorker(shard: Shard, m: FromWorker): void {
+    switch (m.t) {
+      case 'ready':
+        shard.onReady();
+        break;
+      case 'bound': {
+        // a leg that has since been told to move is listening nowhere yet
+        const rec = this.#recs.get(m.id);
+        if (rec === undefined || (rec.moveTo === undefined && rec.shard === shard.index))
+          this.#boundDone(m.id);
+        break;
+      }
+      case 'removed': {
+        const then = this.#acks.get(m.id);
+        this.#acks.delete(m.id);
+        then?.();
+        break;
+      }
+      case 'latched':
+        this.#listener?.latched?.(m.id, m.socket, m.address, m.port, m.relatch);
+        break;
+      case 'bindFailed': {
+        const rec = this.#recs.get(m.id);
+        if (rec === undefined || (rec.moveTo === undefined && rec.shard === shard.index))
+          this.#boundDone(m.id);
+        this.#log.error(
+          { worker: shard.index, leg: m.id, port: m.port, err: m.message },
+          'udp relay worker cannot bind a stream port; it does not relay',
+        );
+        break;
+      }
+    }
+  }
+
+  #allocSlot(): number {
+    const free = this.#freeSlots.pop();
+    if (free !== undefined) return free;
+    const index = this.#chunks.length;
+    const sab = new SharedArrayBuffer(CHUNK_SLOTS * CNT_SLOTS * 8);
+    this.#chunks.push(sab);
+    this.#views.push(new Float64Array(sab));
+    for (const s of this.#shards) this.#post(s.index, { t: 'chunk', index, sab });
+    // slots of the new chunk, lowest first
+    for (let i = CHUNK_SLOTS - 1; i > 0; i--) this.#freeSlots.push(index * CHUNK_SLOTS + i);
+    return index * CHUNK_SLOTS;
+  }
+
+  #viewOf(slot: number): Float64Array {
+    const chunk = this.#views[Math.floor(slot / CHUNK_SLOTS)]!;
+    const off = (slot % CHUNK_SLOTS) * CNT_SLOTS;
+    return chunk.subarray(off, off + CNT_SLOTS);
+  }
+}
