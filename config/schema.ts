@@ -212,8 +212,8 @@ export const configSchema = obj(
           unit: 'ms',
         }),
         workers: int({
-          doc: 'Worker threads relaying UDP media (RTP/RTCP, UDPTL): contexts are spread over them and the main thread keeps serving the controller (at 150k packets/s its event-loop delay stays ~4 ms instead of ~110 ms). -1 (default): one per CPU core; 0: relay on the main thread. Measured with bench/relay: the latency criterion held to 80k packets/s with workers against 40k on the main thread. A command is answered once the worker has bound its ports.',
-          default: -1,
+          doc: 'Worker threads relaying UDP media (RTP/RTCP, UDPTL): contexts are spread over them and the main thread keeps serving the controller (at 150k packets/s its event-loop delay stays ~4 ms instead of ~110 ms). -1: one per CPU core; 0 (default): relay on the main thread. Measured here (bench/relay, bench/control): workers hold the relay latency criterion to 80k packets/s against 40k on the main thread, but halve the context setup rate (about 1,400 against 2,700 cycles/s; p99 27 ms against 3.6 ms at 1,000 cycles/s), because each port is handed from the main thread to a worker. Choose workers for media-heavy loads, 0 for call-setup-heavy ones. A command is answered once its ports are bound where they relay.',
+          default: 0,
           min: -1,
           max: 64,
         }),
