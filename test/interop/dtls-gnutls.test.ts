@@ -10,20 +10,20 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
 import { CertDir, DtlsSide, Watch, freePort } from '../unit/tls/dtls/helpers.js';
 import { skipWithoutDtls } from '../unit/tls/dtls/helpers.js';
-import { PeerProcess } from '../unit/tls/dtls/peers.js';
+import { InteropScope, type PeerProcess } from '../unit/tls/dtls/peers.js';
 import { findTool, requireTool } from './tools.js';
 
 const skip = skipWithoutDtls();
 const LO = '127.0.0.1';
 let certs: CertDir | undefined;
-const cleanups: (() => Promise<void> | void)[] = [];
+const scope = new InteropScope();
 
 before(() => {
   if (findTool('openssl') !== undefined) certs = new CertDir();
 });
 after(() => certs?.cleanup());
 afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+  await scope.closeAll();
 });
 
 function tools(t: TestContext, name: 'gnutls-cli' | 'gnutls-serv'): string | undefined {
@@ -31,17 +31,8 @@ function tools(t: TestContext, name: 'gnutls-cli' | 'gnutls-serv'): string | und
   return requireTool(t, name, 'as the DTLS peer (apt-get install gnutls-bin)');
 }
 
-function peer(cmd: string, args: string[], watch: Watch): PeerProcess {
-  const p = new PeerProcess(cmd, args, watch);
-  cleanups.push(() => p.kill());
-  return p;
-}
-
-async function side(watch: Watch, opts: Parameters<typeof DtlsSide.create>[0]): Promise<DtlsSide> {
-  const s = await DtlsSide.create({ watch, core: true, ...opts });
-  cleanups.push(() => s.close());
-  return s;
-}
+const peer = (cmd: string, args: string[], watch: Watch): PeerProcess => scope.peer(cmd, args, watch);
+const side = (watch: Watch, opts: Parameters<typeof DtlsSide.create>[0]): Promise<DtlsSide> => scope.side(watch, opts);
 
 /** Text lines (gnutls-cli sends what it reads from its terminal line by line). */
 const LINES = [

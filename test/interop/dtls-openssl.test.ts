@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
 import { CertDir, DtlsSide, Watch, freePort, udptlDatagram } from '../unit/tls/dtls/helpers.js';
 import { skipWithoutDtls } from '../unit/tls/dtls/helpers.js';
-import { LossyProxy, PeerProcess } from '../unit/tls/dtls/peers.js';
+import { InteropScope, LossyProxy, type PeerProcess } from '../unit/tls/dtls/peers.js';
 import { findTool, requireTool } from './tools.js';
 import { UdpMediaPlane } from '../../daemon/bearer/udp/udp-plane.js';
 import { DtlsEngine } from '../../daemon/tls/dtls/engine.js';
@@ -30,31 +30,22 @@ import { closeQuietly, identity, udp } from '../unit/tls/dtls/helpers.js';
 const skip = skipWithoutDtls();
 const LO = '127.0.0.1';
 let certs: CertDir | undefined;
-const cleanups: (() => Promise<void> | void)[] = [];
+const scope = new InteropScope();
 
 before(() => {
   if (findTool('openssl') !== undefined) certs = new CertDir();
 });
 after(() => certs?.cleanup());
 afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+  await scope.closeAll();
 });
 
 function openssl(t: TestContext): string | undefined {
   return requireTool(t, 'openssl', 'as the DTLS peer (s_client, s_server)');
 }
 
-function peer(cmd: string, args: string[], watch: Watch): PeerProcess {
-  const p = new PeerProcess(cmd, args, watch);
-  cleanups.push(() => p.kill());
-  return p;
-}
-
-async function side(watch: Watch, opts: Parameters<typeof DtlsSide.create>[0]): Promise<DtlsSide> {
-  const s = await DtlsSide.create({ watch, core: true, ...opts });
-  cleanups.push(() => s.close());
-  return s;
-}
+const peer = (cmd: string, args: string[], watch: Watch): PeerProcess => scope.peer(cmd, args, watch);
+const side = (watch: Watch, opts: Parameters<typeof DtlsSide.create>[0]): Promise<DtlsSide> => scope.side(watch, opts);
 
 /** UDPTL datagrams of several sizes, every octet value present. */
 const UP = [
@@ -248,7 +239,7 @@ describe('DTLS interop: openssl s_client / s_server as the fax side', { skip }, 
       if (drop) lost.push(`${dir}#${n}`);
       return drop;
     });
-    cleanups.push(() => proxy.close());
+    scope.defer(() => proxy.close());
     const p = peer(
       bin,
       [
@@ -362,7 +353,7 @@ describe('DTLS interop: openssl s_client / s_server as the fax side', { skip }, 
     const engine = new DtlsEngine({ identity: identity(), config: { retransmitInitialMs: 100 } });
     h.mg.addMediaPlane(udpPlane);
     h.mg.addMediaPlane(new DtlsUdptlPlane({ engine, udp: udpPlane }));
-    cleanups.push(() => h.close());
+    scope.defer(() => h.close());
     const push = h.link.notifies.push.bind(h.link.notifies);
     h.link.notifies.push = (...n) => {
       const r = push(...n);
@@ -370,7 +361,7 @@ describe('DTLS interop: openssl s_client / s_server as the fax side', { skip }, 
       return r;
     };
     const core = await udp();
-    cleanups.push(() => closeQuietly(core));
+    scope.defer(() => closeQuietly(core));
     const coreGot: Buffer[] = [];
     core.on('message', (m) => {
       coreGot.push(m);

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Socket } from 'node:dgram';
-import { closeQuietly, portOf, udp, type Watch } from './helpers.js';
+import { DtlsSide, closeQuietly, portOf, udp, type Watch } from './helpers.js';
 
 export class PeerProcess {
   readonly child: ChildProcessWithoutNullStreams;
@@ -101,5 +101,34 @@ export class LossyProxy {
   close(): void {
     closeQuietly(this.front);
     closeQuietly(this.back);
+  }
+}
+
+/**
+ * What an interop test starts (peer processes, DTLS sides, proxies), closed in reverse order after
+ * each test: `afterEach(() => scope.closeAll())`.
+ */
+export class InteropScope {
+  readonly #cleanups: (() => Promise<void> | void)[] = [];
+
+  /** Registers something to close after the test. */
+  defer(cleanup: () => Promise<void> | void): void {
+    this.#cleanups.push(cleanup);
+  }
+
+  peer(cmd: string, args: string[], watch: Watch): PeerProcess {
+    const p = new PeerProcess(cmd, args, watch);
+    this.defer(() => p.kill());
+    return p;
+  }
+
+  async side(watch: Watch, opts: Parameters<typeof DtlsSide.create>[0]): Promise<DtlsSide> {
+    const s = await DtlsSide.create({ watch, core: true, ...opts });
+    this.defer(() => s.close());
+    return s;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const c of this.#cleanups.splice(0).reverse()) await c();
   }
 }
