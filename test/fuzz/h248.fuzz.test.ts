@@ -24,7 +24,9 @@ import { decodeMessage, encodeMessage, H248CodecError } from '../../daemon/contr
 import type * as M from '../../daemon/control/codec/model.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;
+// Deterministic by default (CI must not fail on a seed drawn that day): FUZZ_SEED=<n> replays a run,
+// FUZZ_SEED=random explores with a fresh seed (fast-check prints it with any failure).
+const SEED = process.env.FUZZ_SEED === 'random' ? undefined : Number(process.env.FUZZ_SEED ?? 20261127);
 const FACTOR = Math.max(1, Number(process.env.FUZZ_RUNS_FACTOR ?? 1));
 const runs = (n: number): number => Math.round(n * FACTOR);
 const fcParams = (numRuns: number, timeMs: number): fc.Parameters<unknown> => ({

@@ -19,7 +19,9 @@ import { formatFrame, type MsrpFlag, type MsrpHead } from '../../daemon/bearer/m
 import { MsrpRelay } from '../../daemon/bearer/msrp/relay.js';
 import { Recorder, summary } from '../unit/bearer/msrp/frames.js';
 
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;
+// Deterministic by default (CI must not fail on a seed drawn that day): FUZZ_SEED=<n> replays a run,
+// FUZZ_SEED=random explores with a fresh seed (fast-check prints it with any failure).
+const SEED = process.env.FUZZ_SEED === 'random' ? undefined : Number(process.env.FUZZ_SEED ?? 20261127);
 const FACTOR = Math.max(1, Number(process.env.FUZZ_RUNS_FACTOR ?? 1));
 const params = (numRuns: number, timeMs: number): fc.Parameters<unknown> => ({
   numRuns: Math.round(numRuns * FACTOR),

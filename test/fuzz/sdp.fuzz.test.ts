@@ -40,7 +40,9 @@ import { isTrgwdError } from '../../daemon/errors.js';
 import { SDP_SAMPLES, sampleText } from '../fixtures/sdp/samples.js';
 import type { SdpSampleName } from '../fixtures/sdp/samples.js';
 
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;
+// Deterministic by default (CI must not fail on a seed drawn that day): FUZZ_SEED=<n> replays a run,
+// FUZZ_SEED=random explores with a fresh seed (fast-check prints it with any failure).
+const SEED = process.env.FUZZ_SEED === 'random' ? undefined : Number(process.env.FUZZ_SEED ?? 20261127);
 const FACTOR = Math.max(1, Number(process.env.FUZZ_RUNS_FACTOR ?? 1));
 const params = (numRuns: number): fc.Parameters<unknown> => ({
   numRuns: Math.round(numRuns * FACTOR),

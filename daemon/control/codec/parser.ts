@@ -88,6 +88,7 @@ const KW = tokens.KW;
 const PRETTY_TOKENS = tokens.PRETTY_TOKENS;
 const SAFE = tokens.SAFE;
 const keywordAt = tokens.keywordAt;
+const keywordOf = tokens.keywordOf;
 
 /** A transaction the lenient decoder could not parse (see {@link decodeMessageLenient}). */
 export interface InvalidTransaction {
@@ -1732,8 +1733,16 @@ class Parser {
           this.expectEq(AFTER[KW.ReservedGroup] as string);
           lc.reservedGroup = this.onOff(AFTER[KW.ReservedGroup] as string);
           break;
-        default:
-          (lc.properties ??= []).push(this.propertyAfterName(ctx));
+        default: {
+          const prop = this.propertyAfterName(ctx);
+          // `MO!=SR` scans as one word (`!` is a SafeChar) but splits into `MO` and `!=`: Mode,
+          // ReservedValue and ReservedGroup take `=` only, so it is the same error as `MO#SR`.
+          const k = keywordOf(prop.name);
+          if (k === KW.Mode || k === KW.ReservedValue || k === KW.ReservedGroup) {
+            this.fail(`expected '=' after ${prop.name}, found '${prop.relation}'`, at);
+          }
+          (lc.properties ??= []).push(prop);
+        }
       }
     } while (this.comma());
     this.closeList(ctx);

@@ -1168,3 +1168,14 @@ m=audio $ RTP/AVP 0
     ]);
   });
 });
+
+test('LocalControl: `MO!=SR` is an error like `MO#SR` (Mode takes `=` only), not a property named MO', () => {
+  for (const lc of ['MO!=SR', 'MO#SR', 'RV!=ON', 'ReservedGroup!=OFF']) {
+    const text = `!/1 [127.0.0.1]:2944\nT=15{C=${'$'}{A=${'$'}{M{O{${lc}}}}}}`;
+    assert.throws(
+      () => decodeMessage(text),
+      (e: unknown) => e instanceof H248CodecError && e.code === 'ERR_H248_SYNTAX_COMMAND' && /expected '=' after/.test(e.message),
+      lc,
+    );
+  }
+});
