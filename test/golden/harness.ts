@@ -518,8 +518,13 @@ export class GoldenSession {
         );
         continue;
       }
-      if (r === undefined)
-        assert.fail(`${ctx}: nothing received within ${step.withinMs} ms (mgc${step.mgc})`);
+      if (r === undefined) {
+        // The daemon's last words, so a failure in CI can be diagnosed from its log alone.
+        const tail = (this.daemon?.logs ?? []).slice(-15).map((l) => JSON.stringify(l)).join('\n');
+        assert.fail(
+          `${ctx}: nothing received within ${step.withinMs} ms (mgc${step.mgc})\ndaemon log (last lines):\n${tail}\nstderr: ${this.daemon?.stderr ?? ''}`,
+        );
+      }
       if (step.same) {
         const prev = lastReceived.get(step.mgc);
         assert.ok(prev !== undefined, `${ctx}: '<-- same' with nothing received before`);
