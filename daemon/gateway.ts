@@ -94,8 +94,13 @@ export class Gateway {
     const executor = new CommandExecutor({ mg: this.mg, log: this.log.child({ part: 'commands' }) });
     const delayMs = config.lab.transactionDelayMs;
     // lab.transactionDelayMs: every transaction takes at least this long (testing a controller's Pending handling)
-    const handler: TransactionHandler =
-      delayMs > 0 ? { execute: async (r, c) => (await delay(delayMs), executor.execute(r, c)) } : executor;
+    const delayed: TransactionHandler = {
+      execute: async (request, ctx) => {
+        await delay(delayMs);
+        return executor.execute(request, ctx);
+      },
+    };
+    const handler = delayMs > 0 ? delayed : executor;
     this.control = new ControlPlane({
       config,
       handler,

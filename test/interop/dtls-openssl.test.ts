@@ -45,7 +45,8 @@ function openssl(t: TestContext): string | undefined {
 }
 
 const peer = (cmd: string, args: string[], watch: Watch): PeerProcess => scope.peer(cmd, args, watch);
-const side = (watch: Watch, opts: Parameters<typeof DtlsSide.create>[0]): Promise<DtlsSide> => scope.side(watch, opts);
+const side = (watch: Watch, opts: Parameters<typeof DtlsSide.create>[0]): Promise<DtlsSide> =>
+  scope.side(watch, opts);
 
 /** UDPTL datagrams of several sizes, every octet value present. */
 const UP = [
@@ -81,6 +82,16 @@ async function coreToFax(p: PeerProcess, gw: DtlsSide, watch: Watch, before = 0)
   assert.deepEqual(p.stdout.subarray(before), Buffer.concat(DOWN), p.describe());
 }
 
+/** `openssl s_client` over DTLS 1.2 to the gateway's port, presenting `cert`; more options follow. */
+function sClient(port: number, cert: { certFile: string; keyFile: string }): string[] {
+  return ['s_client', '-dtls1_2', '-connect', `${LO}:${port}`, '-cert', cert.certFile, '-key', cert.keyFile];
+}
+
+/** `openssl s_server` over DTLS 1.2 on `port`, presenting `cert`; more options follow. */
+function sServer(port: number, cert: { certFile: string; keyFile: string }): string[] {
+  return ['s_server', '-dtls1_2', '-accept', `${LO}:${port}`, '-cert', cert.certFile, '-key', cert.keyFile];
+}
+
 describe('DTLS interop: openssl s_client / s_server as the fax side', { skip }, () => {
   it('gateway as server, openssl s_client as client: handshake, UDPTL both ways, close_notify', async (t) => {
     const bin = openssl(t);
@@ -90,22 +101,7 @@ describe('DTLS interop: openssl s_client / s_server as the fax side', { skip }, 
     const gw = await side(watch, {
       endpoint: { role: 'server', pins: [{ hash: 'sha-256', value: fax.fingerprint() }] },
     });
-    const p = peer(
-      bin,
-      [
-        's_client',
-        '-dtls1_2',
-        '-connect',
-        `${LO}:${gw.port}`,
-        '-cert',
-        fax.certFile,
-        '-key',
-        fax.keyFile,
-        '-quiet',
-        '-nocommands',
-      ],
-      watch,
-    );
+    const p = peer(bin, [...sClient(gw.port, fax), '-quiet', '-nocommands'], watch);
     await watch.until(() => gw.established.length === 1 || p.exited, 10000, 'handshake');
     assert.equal(gw.established.length, 1, p.describe());
     assert.equal(gw.established[0]!.peerFingerprint, fax.fingerprint());
@@ -122,26 +118,7 @@ describe('DTLS interop: openssl s_client / s_server as the fax side', { skip }, 
     const watch = new Watch();
     const fax = certs!.make('ec');
     const port = await freePort();
-    const p = peer(
-      bin,
-      [
-        's_server',
-        '-dtls1_2',
-        '-accept',
-        `${LO}:${port}`,
-        '-cert',
-        fax.certFile,
-        '-key',
-        fax.keyFile,
-        '-Verify',
-        '1',
-        '-listen',
-        '-quiet',
-        '-naccept',
-        '1',
-      ],
-      watch,
-    );
+    const p = peer(bin, [...sServer(port, fax), '-Verify', '1', '-listen', '-quiet', '-naccept', '1'], watch);
     const gw = await side(watch, {
       endpoint: { role: 'client', pins: [{ hash: 'sha-256', value: fax.fingerprint() }] },
     });
@@ -163,22 +140,7 @@ describe('DTLS interop: openssl s_client / s_server as the fax side', { skip }, 
     const gw = await side(watch, {
       endpoint: { role: 'server', pins: [{ hash: 'sha-256', value: fax.fingerprint() }] },
     });
-    const p = peer(
-      bin,
-      [
-        's_client',
-        '-dtls1_2',
-        '-connect',
-        `${LO}:${gw.port}`,
-        '-cert',
-        other.certFile,
-        '-key',
-        other.keyFile,
-        '-quiet',
-        '-nocommands',
-      ],
-      watch,
-    );
+    const p = peer(bin, [...sClient(gw.port, other), '-quiet', '-nocommands'], watch);
     await watch.until(() => gw.failed.length === 1 && p.exited, 10000, 'refused');
     assert.equal(gw.failed[0]!.reason, 'fingerprint');
     assert.equal(gw.established.length, 0);
@@ -193,25 +155,7 @@ describe('DTLS interop: openssl s_client / s_server as the fax side', { skip }, 
     const fax = certs!.make('ec');
     const other = certs!.make('ec', 'impostor');
     const port = await freePort();
-    peer(
-      bin,
-      [
-        's_server',
-        '-dtls1_2',
-        '-accept',
-        `${LO}:${port}`,
-        '-cert',
-        other.certFile,
-        '-key',
-        other.keyFile,
-        '-Verify',
-        '1',
-        '-quiet',
-        '-naccept',
-        '1',
-      ],
-      watch,
-    );
+    peer(bin, [...sServer(port, other), '-Verify', '1', '-quiet', '-naccept', '1'], watch);
     const gw = await side(watch, {
       endpoint: { role: 'client', pins: [{ hash: 'sha-256', value: fax.fingerprint() }] },
     });
@@ -240,22 +184,7 @@ describe('DTLS interop: openssl s_client / s_server as the fax side', { skip }, 
       return drop;
     });
     scope.defer(() => proxy.close());
-    const p = peer(
-      bin,
-      [
-        's_client',
-        '-dtls1_2',
-        '-connect',
-        `${LO}:${proxy.port}`,
-        '-cert',
-        fax.certFile,
-        '-key',
-        fax.keyFile,
-        '-quiet',
-        '-nocommands',
-      ],
-      watch,
-    );
+    const p = peer(bin, [...sClient(proxy.port, fax), '-quiet', '-nocommands'], watch);
     await watch.until(() => gw.established.length === 1 || p.exited, 20000, 'handshake through losses');
     assert.equal(gw.established.length, 1, `${p.describe()} lost=${lost.join(',')}`);
     assert.ok(lost.length >= 3, `lost ${lost.join(',')}`);
@@ -319,14 +248,7 @@ describe('DTLS interop: openssl s_client / s_server as the fax side', { skip }, 
     const p = peer(
       bin,
       [
-        's_client',
-        '-dtls1_2',
-        '-connect',
-        `${LO}:${gw.port}`,
-        '-cert',
-        fax.certFile,
-        '-key',
-        fax.keyFile,
+        ...sClient(gw.port, fax),
         '-keymatexport',
         'EXTRACTOR-dtls_srtp',
         '-keymatexportlen',
