@@ -373,6 +373,25 @@ export const configSchema = obj(
       },
       { doc: 'DTLS termination for UDPTL (UDP/TLS/UDPTL, RFC 7345): handshake limits and timers.' },
     ),
+    srtp: obj(
+      {
+        replayWindow: int({
+          doc: 'SRTP/SRTCP replay window of the contexts the gateway unprotects with (RFC 3711 §3.3.2); a Remote WSH= can only raise it.',
+          default: 128,
+          min: 128,
+          max: 32767,
+          unit: 'packets',
+        }),
+        rekeyNoticePercent: int({
+          doc: 'When this share of a key lifetime (a=crypto inline:...|<lifetime>) is used, srtp/rekey is raised where requested; at 100% the key is no longer used (packets dropped, counted key_expired).',
+          default: 90,
+          min: 1,
+          max: 100,
+          unit: '%',
+        }),
+      },
+      { doc: 'SRTP termination (e2ae, SDES: RTP/SAVP with a=crypto; PROFILE §4).' },
+    ),
     ops: obj(
       {
         listen: listen('Ops HTTP endpoint: /metrics, /healthz, /readyz and the /events WebSocket.', '127.0.0.1', 9464),

@@ -19,6 +19,7 @@ import { TlsMedia } from './tls/index.js';
 import { MsrpAware } from './bearer/msrp/index.js';
 import { UdpMediaPlane, udpForwarder } from './bearer/udp/udp-plane.js';
 import { DtlsUdptlPlane, DtlsEngine } from './tls/dtls/index.js';
+import { SrtpE2ae } from './tls/srtp/e2ae.js';
 import { VERSION } from './version.js';
 
 export interface GatewayOptions {
@@ -77,6 +78,8 @@ export class Gateway {
         inactivityTimeoutMs: config.media.inactivityTimeoutMs,
         relatchPackets: config.media.relatchPackets,
         statsFlushMs: config.media.statsFlushMs,
+        // e2ae SRTP (PROFILE §4): RTP/SAVP(F) streams with a=crypto
+        security: new SrtpE2ae({ ...config.srtp, statsFlushMs: config.media.statsFlushMs, metrics: this.metrics, log: this.log.child({ part: 'srtp' }) }),
         metrics: this.metrics,
         log: this.log.child({ part: 'udp' }),
       }),

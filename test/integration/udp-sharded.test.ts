@@ -156,7 +156,7 @@ test('a context with a security transform runs on the main thread (transforms ca
   const security = {
     prepareStream: () => undefined,
     legSecurity: (): LegSecurity => ({
-      overheadBytes: 4,
+      inbound: (_buf: Buffer, len: number) => len,
       outbound: (buf: Buffer, len: number) => Buffer.concat([buf.subarray(0, len), Buffer.from('SEC!')]),
     }),
   };

@@ -78,16 +78,18 @@ export interface LegConfig {
 }
 
 /**
- * Hook for media security on a leg (SRTP/SRTCP termination, a later issue). Transforms work on the
- * packet in place where they can; `outbound` returns the Buffer to send (the caller never reuses it).
+ * Media security on a leg (e2ae SRTP/SRTCP termination, tls/srtp/e2ae.ts). Called on the packet path:
+ * never throws. A leg with security unprotects what it receives before it counts, polices (so policing
+ * sees the packet without the security overhead, PROFILE §9) or latches to it: a new source is only
+ * latched to once a packet from it authenticated.
  */
 export interface LegSecurity {
-  /** Octets per packet the policer does not count (SRTP tag and MKI: PROFILE §9). */
-  readonly overheadBytes: number;
-  /** Unprotects a received packet in place; returns its new length, or < 0 to drop it. */
-  inbound?(buf: Buffer, len: number, rtcp: boolean): number;
-  /** Protects a packet about to be sent from this leg; returns what to send, or undefined to drop. */
-  outbound?(buf: Buffer, len: number, rtcp: boolean): Buffer | undefined;
+  /** Unprotects a received packet in place; returns its new length, or < 0 to drop it (counted by the hook). */
+  inbound(buf: Buffer, len: number, rtcp: boolean): number;
+  /** Protects a packet about to be sent from this leg; returns what to send (not `buf`), or undefined to drop. */
+  outbound(buf: Buffer, len: number, rtcp: boolean): Buffer | undefined;
+  /** Frees what the transforms hold; called by the owner when it replaces or removes them. */
+  close?(): void;
 }
 
 export interface LegSockets {
@@ -271,7 +273,6 @@ class Leg {
   rtcpPortHigh = 65535;
   policer: Policer | undefined;
   security: LegSecurity | undefined;
-  overhead = 0;
   clock: Float64Array = clockTable(new Map());
   readonly stats = new RtpReceiveStats();
   targets: Leg[] = [];
@@ -399,16 +400,48 @@ class Leg {
       totals[D_SOURCE]!++;
       return;
     }
+    // n: the length without security (what policing and the other legs see)
+    const sec = this.security;
+    let n = len;
+    let open = sec === undefined;
     if (this.cfg.latch) {
       if (!this.latched) {
+        // with security, only a packet that authenticates may choose where we send
+        if (!open) {
+          n = sec!.inbound(buf, len, false);
+          if (n < 0) {
+            totals[D_SECURITY]!++;
+            return;
+          }
+          open = true;
+        }
         this.latchTo(address, port);
       } else if (port !== this.dstPort || address !== this.dstAddr) {
-        if (!this.cfg.rlatch || !this.relatchCandidate(address, port, isRtp ? rtpSsrc(buf) : -1)) {
+        if (!this.cfg.rlatch) {
+          totals[D_SOURCE]!++;
+          return;
+        }
+        if (!open) {
+          n = sec!.inbound(buf, len, false);
+          if (n < 0) {
+            totals[D_SECURITY]!++;
+            return;
+          }
+          open = true;
+        }
+        if (!this.relatchCandidate(address, port, isRtp ? rtpSsrc(buf) : -1)) {
           totals[D_SOURCE]!++;
           return;
         }
       } else {
         this.candCount = 0;
+      }
+    }
+    if (!open) {
+      n = sec!.inbound(buf, len, false);
+      if (n < 0) {
+        totals[D_SECURITY]!++;
+        return;
       }
     }
     const now = performance.now();
@@ -427,7 +460,9 @@ class Leg {
     }
     if (this.loopback) {
       // Loopback (H.248.1 §7.1.7): what the exterior sends comes back to it, nothing enters the context
-      if (this.sendRaw(this.rtpSock, this.rtpConnected, buf, len, port, address, proto)) {
+      if (sec !== undefined) {
+        this.sendOut(buf, n, false, now);
+      } else if (this.sendRaw(this.rtpSock, this.rtpConnected, buf, len, port, address, proto)) {
         c[C_PS]!++;
         c[C_OS]! += len;
         c[C_TX] = ORIGIN + now;
@@ -440,20 +475,11 @@ class Leg {
       return;
     }
     const pol = this.policer;
-    if (pol !== undefined && !pol.admit(len - this.overhead, now)) {
+    if (pol !== undefined && !pol.admit(n, now)) {
       c[C_DP]!++;
       c[C_DO]! += len;
       totals[D_POLICED]!++;
       return;
-    }
-    let n = len;
-    const sec = this.security;
-    if (sec?.inbound !== undefined) {
-      n = sec.inbound(buf, len, false);
-      if (n < 0) {
-        totals[D_SECURITY]!++;
-        return;
-      }
     }
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i]!;
@@ -480,21 +506,37 @@ class Leg {
       totals[D_SOURCE]!++;
       return;
     }
+    const sec = this.security;
+    let n = len;
     if (this.cfg.latch) {
+      // what the latch refuses is dropped before any crypto; what it would take must authenticate first
       if (muxed) {
         // one port, one latch: RTCP follows the RTP latch and never moves it
         if (this.latched && (port !== this.dstPort || address !== this.dstAddr)) {
           totals[D_SOURCE]!++;
           return;
         }
-      } else if (!this.rtcpLatched) {
+      } else if (this.rtcpLatched && (port !== this.rtcpPort || address !== this.rtcpAddr) && !this.cfg.rlatch) {
+        totals[D_SOURCE]!++;
+        return;
+      }
+    }
+    if (sec !== undefined) {
+      n = sec.inbound(buf, len, true);
+      if (n < 0) {
+        totals[D_SECURITY]!++;
+        return;
+      }
+    }
+    if (this.cfg.latch && !muxed) {
+      if (!this.rtcpLatched) {
         this.rtcpLatched = true;
         this.rtcpAddr = address;
         this.rtcpPort = port;
         this.engine.listener?.latched?.(this.id, 'rtcp', address, port, false);
         if (!this.cfg.rlatch) this.connectTo(true, address, port);
       } else if (port !== this.rtcpPort || address !== this.rtcpAddr) {
-        if (!this.cfg.rlatch || !this.relatchRtcp(address, port)) {
+        if (!this.relatchRtcp(address, port)) {
           totals[D_SOURCE]!++;
           return;
         }
@@ -508,15 +550,6 @@ class Leg {
     if (!this.rtcpOn || targets.length === 0) {
       totals[D_NO_ROUTE]!++;
       return;
-    }
-    let n = len;
-    const sec = this.security;
-    if (sec?.inbound !== undefined) {
-      n = sec.inbound(buf, len, true);
-      if (n < 0) {
-        totals[D_SECURITY]!++;
-        return;
-      }
     }
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i]!;
@@ -536,7 +569,7 @@ class Leg {
     let out = buf;
     let n = len;
     const sec = this.security;
-    if (sec?.outbound !== undefined) {
+    if (sec !== undefined) {
       const p = sec.outbound(buf, len, rtcp);
       if (p === undefined) {
         this.totals[D_SECURITY]!++;
@@ -766,7 +799,6 @@ export class LocalForwarder implements Forwarder {
     const leg = this.#legs.get(id);
     if (leg === undefined) return;
     leg.security = security;
-    leg.overhead = security?.overheadBytes ?? 0;
   }
 
   removeLeg(id: number): void {

@@ -5,9 +5,9 @@
  * passes when both buckets hold its size; it then takes its size from both. A dropped packet takes
  * nothing, so traffic within the buckets is never dropped. Both buckets start full.
  *
- * The size policed is the datagram's length minus `overheadBytes` of the flow (SRTP tag and MKI on a
- * termination where the gateway terminates SRTP: PROFILE §9 "bandwidth adjustment"), so a rate computed
- * for plain media never drops secured media.
+ * The size policed is the datagram's UDP payload without security overhead: on a leg where the gateway
+ * terminates SRTP the forwarder polices the unprotected packet (no tag, MKI or SRTCP index: PROFILE §9
+ * "bandwidth adjustment"), so a rate computed for plain media never drops secured media.
  *
  * Time is a monotonic clock in ms (performance.now()), passed in: tests drive it.
  */

@@ -1,6 +1,7 @@
 /**
  * The UDP media plane (PROFILE §2, §3, §9, §10): RTP/RTCP relay for `RTP/AVP`, `RTP/AVPF`, and
- * `RTP/SAVP`/`RTP/SAVPF` without a=crypto (e2e: SRTP passes untouched, its headers are counted), and
+ * `RTP/SAVP`/`RTP/SAVPF` without a=crypto (e2e: SRTP passes untouched, its headers are counted) or with
+ * it (e2ae: the `security` option unprotects and protects on the legs, PROFILE §4), and
  * UDPTL relay for `udptl`, datagram for datagram. It turns the gateway model into legs of the Forwarder
  * (forwarder.ts) on every change of a context, and reports what the fast path finds (latching,
  * inactivity) as events on the termination.
@@ -93,8 +94,9 @@ export const STOP_EVENT = 'adid/ipstop';
 export const QUALITY_EVENT = 'nt/qualert';
 
 /**
- * SRTP termination (e2ae, PROFILE §4) plugs in here: streams of RTP/SAVP(F) with a=crypto are handed
- * to it. Without one, such a stream is refused (449) rather than relayed with keys nobody applies.
+ * SRTP termination (e2ae, PROFILE §4: tls/srtp/e2ae.ts) plugs in here: streams of RTP/SAVP(F) with
+ * a=crypto are handed to it. Without one, such a stream is refused (449) rather than relayed with keys
+ * nobody applies.
  */
 export interface UdpStreamSecurity {
   /** Fills the `$` values it owns (inline:$) and checks a=crypto; throws a TrgwdError to fail the command. */
@@ -105,6 +107,8 @@ export interface UdpStreamSecurity {
     termination: Termination,
     current: LegSecurity | undefined,
   ): LegSecurity | undefined;
+  /** With the plane (after its legs). */
+  close?(): void;
 }
 
 export interface UdpMediaPlaneOptions {
@@ -439,6 +443,7 @@ export class UdpMediaPlane implements MediaPlane {
     this.#closed = true;
     for (const rec of [...this.#legs.values()]) rec.close();
     await this.forwarder.close();
+    this.#security?.close?.();
     if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
     if (this.#watchTimer !== undefined) clearInterval(this.#watchTimer);
     this.flushMetrics();
@@ -506,12 +511,16 @@ export class UdpMediaPlane implements MediaPlane {
     if (this.#security !== undefined && SRTP.has(transport) && (hasCrypto(s.local) || hasCrypto(s.remote))) {
       const sec = this.#security.legSecurity(s, t, rec.security);
       if (sec !== rec.security) {
+        const prev = rec.security;
         rec.security = sec;
         this.forwarder.setSecurity(rec.id, sec);
+        prev?.close?.();
       }
     } else if (rec.security !== undefined) {
+      const prev = rec.security;
       rec.security = undefined;
       this.forwarder.setSecurity(rec.id, undefined);
+      prev.close?.();
     }
     this.#setWatch(rec, t);
     if (!rec.dscpWarned && s.property('ds/dscp') !== undefined) {
@@ -602,6 +611,8 @@ export class UdpMediaPlane implements MediaPlane {
     this.#pendingWatch.delete(rec);
     this.#kinds[rec.kind]--;
     const gone = this.forwarder.removeLeg(rec.id);
+    rec.security?.close?.();
+    rec.security = undefined;
     // a worker still has the ports bound: they go back to the PortManager once it let go of them
     if (gone !== undefined) rec.stream.lingerPorts(gone);
     this.#gauges();

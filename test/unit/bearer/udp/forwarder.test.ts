@@ -338,7 +338,7 @@ test('policing: exactly what exceeds the bucket is dropped, counted on the strea
     assert.equal(x.c1[CNT.policedOctets], 300);
     assert.equal(x.c1[CNT.packetsReceived], 8, 'received counts before policing');
     assert.equal(x.dropped('policed'), 3);
-    // with 10 octets of security overhead per packet, 110-octet packets cost 100
+    // on a secured leg the policer counts the unprotected packet: 110 octets in, 100 after a 10-octet tag
     x.f.configure(
       1,
       cfg({
@@ -347,7 +347,7 @@ test('policing: exactly what exceeds the bucket is dropped, counted on the strea
         policer: { sdr: 1, mbs: 300 },
       }),
     );
-    x.f.setSecurity(1, { overheadBytes: 10 });
+    x.f.setSecurity(1, { inbound: (_buf, len) => len - 10, outbound: (buf, len) => buf.subarray(0, len) });
     for (let i = 0; i < 4; i++) await x.a.send(rtp({ seq: 20 + i, payload: 98 }), gw1);
     assert.equal((await x.b.take(3)).length, 3);
     await until(() => x.c1[CNT.policedPackets] === 4, 'the fourth policed');
@@ -361,11 +361,11 @@ test('security hook: inbound transform in place (drop on < 0), outbound transfor
   try {
     const gw1 = x.s1.rtp.address().port;
     x.f.setSecurity(1, {
-      overheadBytes: 4,
       inbound: (buf, len) => (buf[len - 1] === 0xff ? -1 : len - 4), // strip a 4-octet "tag"
+      outbound: () => undefined,
     });
     x.f.setSecurity(2, {
-      overheadBytes: 0,
+      inbound: () => -1,
       outbound: (buf, len) => Buffer.concat([buf.subarray(0, len), Buffer.from('TAG!')]),
     });
     const p = rtp({ seq: 1, payload: Buffer.from('hello-1234') });
