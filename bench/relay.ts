@@ -7,6 +7,7 @@
  *                          [--cpu-prof DIR] [--daemon-node-args '--trace-gc'] [--daemon-log]
  *                          [--tick-us 200] [--rx-poll-us 500] [--size 172]
  *                          [--max-other-cores 0.25] [--retries 2] [--quiet-budget-s 180]
+ *                          [--srtp [SUITE]]
  *
  * Load: the C generator (bench/relay/gen.c, its own process) sends RTP at 20 ms packetization, so a
  * rate of R packets/s aggregate is R/50 flows (one direction of one call each) through R/100 calls;
@@ -17,6 +18,12 @@
  * made only when the first two disagree on the criterion. The machine may be shared: before each run
  * the bench waits for the host to be quiet, and a run during which other processes took CPU is made
  * again (up to --retries times).
+ *
+ * --srtp (RTP→SRTP, issue #6): each call's access side (A) speaks SRTP with SUITE (default
+ * AES_CM_128_HMAC_SHA1_80): trgwd terminates it (RTP/SAVP + a=crypto, Local inline:$), rtpengine is
+ * offered RTP/SAVP by A and RTP/AVP towards B. Only B→A flows are sent (plain RTP in, SRTP out), one
+ * per call, so a rate of R packets/s is R/50 calls; the generator reads flow and send time from the
+ * RTP header (the payload arrives encrypted).
  *
  * Criterion per run: loss < 0.1 %, p99 added latency <= 10 ms, and no growing queue (the median
  * latency of the last third of the run is not >= 2x and >= 1 ms above that of the first third). A
@@ -30,6 +37,8 @@ import { nofile, waitForQuiet } from './relay/proc.js';
 import { Rtpengine, rtpengineVersion } from './relay/rtpengine.js';
 import { pool, startTrgwd, trgwdCall } from './relay/trgwd.js';
 import type { Registered } from '../test/helpers/daemon.js';
+import { generateInline } from '../daemon/tls/srtp/crypto-attr.js';
+import { isSrtpSuite, type SrtpSuite } from '../daemon/tls/srtp/suites.js';
 
 // ---------------------------------------------------------------- options
 
@@ -55,6 +64,15 @@ const CPU_PROF = argValue('--cpu-prof');
 /** Extra node flags for the daemon, space-separated (diagnostics: '--trace-gc', '--perf-basic-prof'). */
 const DAEMON_NODE_ARGS = (argValue('--daemon-node-args') ?? '').split(' ').filter((a) => a !== '');
 const CPU_RATE = 40_000;
+/** --srtp [SUITE]: RTP→SRTP on every call (see above). */
+const SRTP_SUITE = flag('--srtp')
+  ? ((v) => (v === undefined || v.startsWith('--') ? 'AES_CM_128_HMAC_SHA1_80' : v))(argValue('--srtp'))
+  : undefined;
+if (SRTP_SUITE !== undefined && !isSrtpSuite(SRTP_SUITE)) throw new Error(`--srtp: unknown suite ${SRTP_SUITE}`);
+/** A's key (the same for every call: what is measured is the work, not the keys). */
+const A_CRYPTO = SRTP_SUITE !== undefined ? `1 ${SRTP_SUITE} ${generateInline(SRTP_SUITE as SrtpSuite)}` : undefined;
+/** Flows per call: A→B and B→A, or (SRTP) only B→A. */
+const FLOWS_PER_CALL = SRTP_SUITE !== undefined ? 1 : 2;
 const LOSS_MAX = 0.001;
 /** Cores other processes may use during a run before it counts as disturbed and is made again. */
 const MAX_OTHER_CORES = Number(argValue('--max-other-cores') ?? 0.25);
@@ -186,7 +204,13 @@ function judge(r: RunResult): Verdict {
 
 const maxRate = Math.max(...RATES);
 const maxFlows = maxRate / 50;
-const maxCalls = maxFlows / 2;
+const maxCalls = maxFlows / FLOWS_PER_CALL;
+/** Call i's flows: from A to where A sends, from B to where B sends (SRTP: only B's). */
+const flowsOf = (gen: Generator, i: number, aSendsTo: number, bSendsTo: number) => {
+  const e = endpointsOf(gen, i);
+  const bToA = { sock: e.b, port: bSendsTo };
+  return FLOWS_PER_CALL === 1 ? [bToA] : [{ sock: e.a, port: aSendsTo }, bToA];
+};
 const rtpVersion = flag('--no-rtpengine') ? undefined : rtpengineVersion();
 // Port ranges, below the kernel's ephemeral range where they fit: trgwd's realms from 20000 up (an
 // RTP pair per call and realm), rtpengine's below 20000 (two pairs per call), with room to spare.
@@ -210,13 +234,15 @@ emit({
   sockets: SOCKETS,
   rx_poll_us: RX_POLL_US,
   rtpengine: rtpVersion ?? null,
+  srtp: SRTP_SUITE ?? null,
+  flows_per_call: FLOWS_PER_CALL,
   rtpengine_threads: RTPENGINE_THREADS !== undefined ? Number(RTPENGINE_THREADS) : 'default',
   max_other_cores: MAX_OTHER_CORES,
   retries: RETRIES,
   quiet_budget_s: quietBudgetMs / 1000,
 });
 
-const gen = await Generator.start(SOCKETS, { rxPollUs: RX_POLL_US });
+const gen = await Generator.start(SOCKETS, { rxPollUs: RX_POLL_US, headerOnly: SRTP_SUITE !== undefined });
 const relays: Relay[] = [];
 let daemon: Registered | undefined;
 let rtpengine: Rtpengine | undefined;
@@ -224,10 +250,10 @@ try {
   if (!flag('--no-direct')) {
     // The floor: the same flows from endpoint to endpoint, no relay between (generator and loopback).
     const first = await gen.addFlows(
-      Array.from({ length: maxFlows }, (_, f) => {
-        const e = endpointsOf(gen, f >> 1);
-        return f % 2 === 0 ? { sock: e.a, port: e.portB } : { sock: e.b, port: e.portA };
-      }),
+      Array.from({ length: maxCalls }, (_, i) => {
+        const e = endpointsOf(gen, i);
+        return flowsOf(gen, i, e.portB, e.portA);
+      }).flat(),
     );
     relays.push({ impl: 'direct', pid: 0, firstFlow: first });
   }
@@ -248,18 +274,15 @@ try {
     const t0 = performance.now();
     const calls = await pool(maxCalls, 32, (i) => {
       const e = endpointsOf(gen, i);
-      return trgwdCall(daemon!.mgc, e.portA, e.portB);
+      return trgwdCall(
+        daemon!.mgc,
+        e.portA,
+        e.portB,
+        SRTP_SUITE !== undefined ? { suite: SRTP_SUITE, remoteCrypto: A_CRYPTO! } : undefined,
+      );
     });
     const setupS = (performance.now() - t0) / 1000;
-    const first = await gen.addFlows(
-      calls.flatMap((c, i) => {
-        const e = endpointsOf(gen, i);
-        return [
-          { sock: e.a, port: c.aSendsTo },
-          { sock: e.b, port: c.bSendsTo },
-        ];
-      }),
-    );
+    const first = await gen.addFlows(calls.flatMap((c, i) => flowsOf(gen, i, c.aSendsTo, c.bSendsTo)));
     const relay: Relay = { impl: 'trgwd', pid: daemon.daemon.pid, firstFlow: first };
     const p = await probe(gen, relay, maxFlows);
     relay.skipped = p.skipped;
@@ -293,18 +316,15 @@ try {
       const t0 = performance.now();
       const calls = await pool(maxCalls, 16, (i) => {
         const e = endpointsOf(gen, i);
-        return rtpengine!.call(`bench-${i}`, e.portA, e.portB);
+        return rtpengine!.call(
+          `bench-${i}`,
+          e.portA,
+          e.portB,
+          A_CRYPTO !== undefined ? { crypto: A_CRYPTO } : undefined,
+        );
       });
       const setupS = (performance.now() - t0) / 1000;
-      const first = await gen.addFlows(
-        calls.flatMap((c, i) => {
-          const e = endpointsOf(gen, i);
-          return [
-            { sock: e.a, port: c.aSendsTo },
-            { sock: e.b, port: c.bSendsTo },
-          ];
-        }),
-      );
+      const first = await gen.addFlows(calls.flatMap((c, i) => flowsOf(gen, i, c.aSendsTo, c.bSendsTo)));
       const relay: Relay = { impl: 'rtpengine', pid: rtpengine.pid, firstFlow: first };
       const p = await probe(gen, relay, maxFlows);
       relay.skipped = p.skipped;
@@ -344,7 +364,7 @@ try {
         rate,
         run: 1,
         flows,
-        calls: flows / 2,
+        calls: flows / FLOWS_PER_CALL,
         ...rest,
         other_cores: round(otherCores(r)),
       });
@@ -374,7 +394,7 @@ try {
             rate,
             run,
             flows,
-            calls: flows / 2,
+            calls: flows / FLOWS_PER_CALL,
             ...r,
             cpu_us_per_packet: v.cpu_us_per_packet,
             relay_cpu: round(r.target_cpu_s / r.wall_s),

@@ -19,8 +19,15 @@
  *    "payload":160,"pps":...,"mbit_per_s":...}
  *   {"bench":"srtp","kind":"ratio","suite":...,"op":...,"ours_pps":...,"c_pps":...,"ratio":...}
  * ratio = ours / C (target >= 0.8).
+ *
+ * Then (unless --no-relay) the RTP→SRTP relay through contexts at rising rates, trgwd against
+ * rtpengine side by side: bench/relay.ts --srtp <suite> (see there; its options after `--relay-args`,
+ * e.g. --relay-args "--rates 10000,20000,40000 --runs 3"), its lines re-emitted with "part":"relay".
+ * Target: trgwd's highest rate meeting the relay criterion at least rtpengine's for the same job.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { SrtpSession, libsrtpVersion } from '../daemon/tls/srtp/session.js';
@@ -37,6 +44,8 @@ const PAYLOAD = Number(argValue('--payload') ?? 160);
 const RUNS = Number(argValue('--runs') ?? 5);
 const ONLY = argValue('--suite');
 const NO_C = process.argv.includes('--no-c');
+const NO_RELAY = process.argv.includes('--no-relay');
+const RELAY_ARGS = (argValue('--relay-args') ?? '').split(' ').filter((a) => a !== '');
 const BATCH = 1024;
 const SSRC = 0x11223344;
 
@@ -174,4 +183,25 @@ try {
   }
 } finally {
   peer?.cleanup();
+}
+
+if (!NO_RELAY) {
+  const suite = ONLY !== undefined ? SRTP_SUITES.find((x) => x.startsWith(ONLY)) : 'AES_CM_128_HMAC_SHA1_80';
+  process.stderr.write(`srtp bench: RTP→SRTP relay (${suite ?? '?'}) through bench/relay.ts --srtp\n`);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./relay.ts', import.meta.url)), '--srtp', suite ?? '', ...RELAY_ARGS],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    try {
+      const { bench: _b, ...o } = JSON.parse(line) as Record<string, unknown>;
+      emit({ part: 'relay', ...o });
+    } catch {
+      process.stderr.write(`${line}\n`);
+    }
+  }
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) process.exitCode = 1;
 }

@@ -10,8 +10,12 @@
  * address:port); its packets carry (magic, run, flow, seq, send time) after a 12-byte RTP header.
  *
  * Protocol (stdin lines in, one JSON line out per command):
- *   start: gen [SOCKETS [BUFBYTES [RX_POLL_US]]]  -> {"ports":[p0,...]}
+ *   start: gen [SOCKETS [BUFBYTES [RX_POLL_US [HEADER_ONLY]]]]  -> {"ports":[p0,...]}
  *     RX_POLL_US (default 500): the receiver polls every that many us instead of blocking (0: blocks)
+ *     HEADER_ONLY (default 0): 1 = everything the receiver needs is in the RTP header (flow + 1 in the
+ *     SSRC, send time in µs in the timestamp), so the payload may arrive encrypted (SRTP out of the
+ *     relay); the receiver takes the send time's high bits from its own clock, and a packet of an
+ *     earlier run falls outside the measurement window (counted `outside`, not received).
  *   flows N   then N lines "S P"   -> {"flows":total}      flows appended: socket index S, dest port P
  *   run FIRST COUNT INTERVAL_US WARMUP_MS DURATION_MS DRAIN_MS SIZE PID WINDOW_MS TICK_US
  *                                  -> {"sent":...,"received":...,...}
@@ -72,6 +76,7 @@ static uint32_t *whist;     /* MAX_WINDOWS * (WHIST + 1) */
 static _Atomic uint64_t r_received, r_stale, r_bad, r_outside, r_nots;
 static int64_t r_max_ns;
 static int rx_poll_us = 500; /* receiver: poll period (0: block in epoll_wait) */
+static int header_only = 0; /* identity and send time in the RTP header only (payload may be SRTP) */
 
 static int64_t now_real(void) {
   struct timespec ts;
@@ -91,7 +96,48 @@ static void die(const char *what) {
 
 /* ---------------------------------------------------------------- receiver thread */
 
+/* HEADER_ONLY: flow from the SSRC, send time (µs, low 32 bits) from the RTP timestamp. */
+static int header_fields(const uint8_t *p, ssize_t n, int64_t rx, uint32_t *flow, int64_t *tx) {
+  if (n < 12) return 0;
+  uint32_t ssrc, ts;
+  memcpy(&ssrc, p + 8, 4);
+  memcpy(&ts, p + 4, 4);
+  ssrc = ntohl(ssrc);
+  ts = ntohl(ts);
+  if (ssrc == 0) return 0;
+  *flow = ssrc - 1;
+  int64_t rx_us = rx / 1000;
+  uint32_t back = (uint32_t)rx_us - ts; /* how long ago, mod 2^32 µs (~71 min) */
+  *tx = (rx_us - (int64_t)back) * 1000;
+  return 1;
+}
+
 static void account(const uint8_t *p, ssize_t n, int64_t rx) {
+  if (header_only) {
+    uint32_t flow;
+    int64_t tx;
+    if (!header_fields(p, n, rx, &flow, &tx) || flow >= nflows) {
+      atomic_fetch_add_explicit(&r_bad, 1, memory_order_relaxed);
+      return;
+    }
+    if (tx < m_start || tx >= m_end) {
+      atomic_fetch_add_explicit(&r_outside, 1, memory_order_relaxed);
+      return;
+    }
+    int64_t d = rx - tx;
+    if (d < 0) d = 0;
+    int64_t us = d / 1000;
+    hist[us < HIST_US ? us : HIST_US]++;
+    int64_t w = (tx - m_start) / window_ns;
+    if (w >= 0 && w < MAX_WINDOWS) {
+      int64_t b = us / 10;
+      whist[w * (WHIST + 1) + (b < WHIST ? b : WHIST)]++;
+    }
+    if (d > r_max_ns) r_max_ns = d;
+    recv_flow[flow]++;
+    atomic_fetch_add_explicit(&r_received, 1, memory_order_relaxed);
+    return;
+  }
   if (n < 36) {
     atomic_fetch_add_explicit(&r_bad, 1, memory_order_relaxed);
     return;
@@ -368,6 +414,10 @@ static void run(uint32_t first, uint32_t count, int64_t interval_us, int64_t war
       memcpy(pkt + 24, &fl->seq, 4);
       int64_t tx = now_real();
       memcpy(pkt + 28, &tx, 8);
+      if (header_only) {
+        uint32_t us32 = htonl((uint32_t)(tx / 1000));
+        memcpy(pkt + 4, &us32, 4);
+      }
       fl->seq++;
       if (sendto(socks[fl->sock], pkt, (size_t)size, 0, (struct sockaddr *)&fl->dst, sizeof fl->dst) < 0) {
         send_errors++;
@@ -434,8 +484,9 @@ int main(int argc, char **argv) {
   nsock = argc > 1 ? atoi(argv[1]) : 64;
   int bufbytes = argc > 2 ? atoi(argv[2]) : 4 << 20;
   if (argc > 3) rx_poll_us = atoi(argv[3]);
+  if (argc > 4) header_only = atoi(argv[4]) != 0;
   if (nsock < 1 || nsock > 60000) {
-    fprintf(stderr, "usage: gen [sockets] [bufbytes] [rx_poll_us]\n");
+    fprintf(stderr, "usage: gen [sockets] [bufbytes] [rx_poll_us] [header_only]\n");
     return 2;
   }
   prctl(PR_SET_TIMERSLACK, 1UL); /* wake-ups on time: pacing precision */

@@ -125,10 +125,15 @@ export class Generator {
    */
   static async start(
     sockets: number,
-    opts: { bufBytes?: number; rxPollUs?: number } = {},
+    opts: { bufBytes?: number; rxPollUs?: number; headerOnly?: boolean } = {},
   ): Promise<Generator> {
     const bin = buildGenerator();
-    const args = [String(sockets), String(opts.bufBytes ?? 4 << 20), String(opts.rxPollUs ?? 500)];
+    const args = [
+      String(sockets),
+      String(opts.bufBytes ?? 4 << 20),
+      String(opts.rxPollUs ?? 500),
+      opts.headerOnly === true ? '1' : '0',
+    ];
     // Detached: its own session and scheduling group, apart from the relays (bench/relay/trgwd.ts).
     const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     process.once('exit', () => {

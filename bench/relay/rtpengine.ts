@@ -232,15 +232,23 @@ export class Rtpengine {
    * gets: its port is where A sends. rtpengine forwards A's packets to B from the former, and B's
    * to A from the latter (symmetric RTP).
    */
-  async call(callId: string, portA: number, portB: number): Promise<{ aSendsTo: number; bSendsTo: number }> {
-    const sdp = (port: number, user: string) =>
-      `v=0\r\no=${user} 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n`;
+  async call(
+    callId: string,
+    portA: number,
+    portB: number,
+    srtp?: { readonly crypto: string },
+  ): Promise<{ aSendsTo: number; bSendsTo: number }> {
+    const sdp = (port: number, user: string, crypto?: string) =>
+      `v=0\r\no=${user} 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} ${crypto !== undefined ? 'RTP/SAVP' : 'RTP/AVP'} 0\r\na=rtpmap:0 PCMU/8000\r\n${crypto !== undefined ? `a=crypto:${crypto}\r\n` : ''}a=ptime:20\r\na=sendrecv\r\n`;
+    // SRTP (RTP→SRTP bench): A offers RTP/SAVP with its key; B is offered plain RTP/AVP, so rtpengine
+    // decrypts A→B and encrypts B→A with the key it answers A (the same job as trgwd's e2ae leg)
     const offer = await this.ng.command({
       command: 'offer',
       'call-id': callId,
       'from-tag': 'a',
-      sdp: sdp(portA, 'a'),
+      sdp: sdp(portA, 'a', srtp?.crypto),
       ICE: 'remove',
+      ...(srtp !== undefined ? { 'transport-protocol': 'RTP/AVP' } : {}),
     });
     const answer = await this.ng.command({
       command: 'answer',

@@ -19,13 +19,26 @@ export interface TrgwdCall {
   readonly bSendsTo: number;
 }
 
-const addTwo = (h: string, tid: number) => `${h}
+/**
+ * SRTP on the access side (RTP→SRTP bench): A's Remote carries A's key (`remoteCrypto`), the gateway
+ * generates its own (Local inline:$) and protects what goes to A.
+ */
+export interface SrtpCallOptions {
+  readonly suite: string;
+  /** A's a=crypto value (`1 <suite> inline:...`). */
+  readonly remoteCrypto: string;
+}
+
+const accessProto = (srtp: SrtpCallOptions | undefined) => (srtp !== undefined ? 'RTP/SAVP' : 'RTP/AVP');
+
+const addTwo = (h: string, tid: number, srtp?: SrtpCallOptions) => `${h}
 Transaction = ${tid} {
   Context = $ {
     Add = $ { Media { Stream = 1 { LocalControl { Mode = ReceiveOnly, ipdc/realm = access }, Local {
 v=0
 c=IN IP4 $
-m=audio $ RTP/AVP 0
+m=audio $ ${accessProto(srtp)} 0
+${srtp !== undefined ? `a=crypto:1 ${srtp.suite} inline:$` : ''}
 } } } },
     Add = $ { Media { Stream = 1 { LocalControl { Mode = ReceiveOnly, ipdc/realm = core }, Local {
 v=0
@@ -42,13 +55,15 @@ const modifyTwo = (
   c: { ctx: number; access: string; core: string },
   portA: number,
   portB: number,
+  srtp?: SrtpCallOptions,
 ) => `${h}
 Transaction = ${tid} {
   Context = ${c.ctx} {
     Modify = ${c.access} { Media { Stream = 1 { LocalControl { Mode = SendReceive }, Remote {
 v=0
 c=IN IP4 127.0.0.1
-m=audio ${portA} RTP/AVP 0
+m=audio ${portA} ${accessProto(srtp)} 0
+${srtp !== undefined ? `a=crypto:${srtp.remoteCrypto}` : ''}
 } } } },
     Modify = ${c.core} { Media { Stream = 1 { LocalControl { Mode = SendReceive }, Remote {
 v=0
@@ -68,10 +83,15 @@ async function tx(mgc: Mgc, build: (tid: number) => string) {
 }
 
 /** One call through trgwd: A (127.0.0.1:portA) on the access side, B (127.0.0.1:portB) on the core side. */
-export async function trgwdCall(mgc: Mgc, portA: number, portB: number): Promise<TrgwdCall> {
+export async function trgwdCall(
+  mgc: Mgc,
+  portA: number,
+  portB: number,
+  srtp?: SrtpCallOptions,
+): Promise<TrgwdCall> {
   const h = mgc.header();
   const tid = mgc.nextTid();
-  const add = await mgc.requestBytes(tid, Buffer.from(addTwo(h, tid)), 20_000);
+  const add = await mgc.requestBytes(tid, Buffer.from(addTwo(h, tid, srtp)), 20_000);
   const reply = add.reply!;
   if (add.errors.length > 0) {
     // The first Add may have succeeded (H.248.1 §8.2.2: earlier commands stay done): drop its context.
@@ -94,7 +114,7 @@ export async function trgwdCall(mgc: Mgc, portA: number, portB: number): Promise
     throw new Error(`unexpected Add reply: ${JSON.stringify(reply)}`);
   }
   const call = { ctx, access, core, aSendsTo, bSendsTo };
-  await tx(mgc, (tid) => modifyTwo(h, tid, call, portA, portB));
+  await tx(mgc, (tid) => modifyTwo(h, tid, call, portA, portB, srtp));
   return call;
 }
 
