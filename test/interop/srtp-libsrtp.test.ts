@@ -5,7 +5,8 @@
  * For every suite, RTP and RTCP, with and without MKI (and the SDES session parameters for AES-CM):
  * our protect output is byte-identical to the C program's for the same packets, and each side
  * unprotects the other's. The sequence numbers cross the 16-bit wrap, so ROC handling is compared
- * too. The full path through a real context comes later with the media plane.
+ * too. The path through a real context (C libsrtp2 as the UE on the wire) is
+ * test/interop/srtp-e2ae-libsrtp.test.ts.
  *
  * Needs cc, pkg-config, libsrtp2-dev and the built addon (`npm run build:native`): skips locally
  * without them, fails under CI=true.

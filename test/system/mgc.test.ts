@@ -1,6 +1,7 @@
 /**
- * `trgwd mgc` end to end: examples/rtp-call.yaml (the call docs/MGC.md shows) played against a daemon
- * spawned from source, over UDP and over TCP; every step must pass and the JSON lines must say so.
+ * `trgwd mgc` end to end: examples/rtp-call.yaml (the call docs/MGC.md shows) and examples/srtp-call.yaml
+ * (the same call with SRTP on the access side) played against a daemon spawned from source, over UDP
+ * and over TCP; every step must pass and the JSON lines must say so.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,11 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { runMgc } from '../../daemon/cli/mgc.js';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
 
-const SCRIPT = fileURLToPath(new URL('../../examples/rtp-call.yaml', import.meta.url));
+const SCRIPTS = ['rtp-call.yaml', 'srtp-call.yaml'];
 
-for (const transport of ['udp', 'tcp'] as const) {
+for (const [name, transport] of SCRIPTS.flatMap((n) => (['udp', 'tcp'] as const).map((t) => [n, t] as const))) {
+  const SCRIPT = fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
   test(
-    `trgwd mgc plays examples/rtp-call.yaml against the daemon over ${transport}`,
+    `trgwd mgc plays examples/${name} against the daemon over ${transport}`,
     { timeout: 60_000 },
     async () => {
       const out = new PassThrough();

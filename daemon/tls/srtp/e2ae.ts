@@ -13,7 +13,8 @@
  * - Failures (authentication, replay, unknown MKI, expired key, no key yet) drop the packet; each is
  *   counted per stream (srtp/af, srtp/rf statistics) and in trgwd_srtp_failures_total.
  * - Key lifetime (a=crypto ...|<lifetime>): at srtp.rekeyNoticePercent of it `srtp/rekey` is raised
- *   (where requested) for that direction; at the end the key is no longer used (RFC 4568 §6.1).
+ *   (where requested) for that direction; at the end the key is no longer used (RFC 4568 §6.1): the
+ *   sender moves to the line's next key (several keys with MKIs), else drops.
  *
  * Packet path: no throw, no log; one pooled Buffer per protected packet, because Node may queue a UDP
  * send and read the bytes later, so they cannot be written over by the next packet.
@@ -85,23 +86,39 @@ interface StreamCounts {
   readonly failures: Float64Array;
 }
 
-/** One direction's key in use: its session and lifetime accounting. */
+/**
+ * One direction's a=crypto line in use: its session and lifetime accounting (RFC 4568 §6.1: the
+ * lifetime is per master key). The receiver cannot tell which key of a line a packet used without
+ * reading its MKI, so inbound counts against all keys' lifetimes together; the sender moves to the
+ * line's next key when one is used up (libsrtp2 srtp_update: ROC and replay state kept).
+ */
 class Direction {
   readonly session: SrtpSession;
-  readonly text: string;
-  /** Packets (RTP) allowed with this key; Infinity without a lifetime. */
-  readonly limit: number;
+  readonly line: CryptoLine;
+  /** Packets (RTP) each master key may protect; Infinity where no lifetime is given. */
+  readonly limits: readonly number[];
+  /** All keys together. */
+  readonly total: number;
   /** Packets after which srtp/rekey is raised. */
   readonly notice: number;
   used = 0;
+  /** Outbound: the key protecting now, and the packets it protected. */
+  key = 0;
+  usedOnKey = 0;
   noticed = false;
 
   constructor(session: SrtpSession, line: CryptoLine, noticePercent: number) {
     this.session = session;
-    this.text = line.text;
-    const lifetime = line.crypto.keys[0]?.lifetime;
-    this.limit = lifetime ?? Infinity;
-    this.notice = lifetime !== undefined ? Math.max(1, Math.floor((lifetime * noticePercent) / 100)) : Infinity;
+    this.line = line;
+    this.limits = line.crypto.keys.map((k) => k.lifetime ?? Infinity);
+    this.total = this.limits.reduce((a, b) => a + b, 0);
+    this.notice = Number.isFinite(this.total)
+      ? Math.max(1, Math.floor((this.total * noticePercent) / 100))
+      : Infinity;
+  }
+
+  get text(): string {
+    return this.line.text;
   }
 }
 
@@ -177,14 +194,29 @@ export class SrtpLeg implements LegSecurity {
     this.#owner.totals[T_FAIL + slot]!++;
   }
 
-  /** Counts a packet against the key lifetime; false when the key must no longer be used. */
-  #use(d: Direction, dir: 'in' | 'out'): boolean {
+  /** Counts a packet against the lifetime; raises srtp/rekey once at the notice share. */
+  #count(d: Direction, dir: 'in' | 'out'): void {
     const n = ++d.used;
     if (n >= d.notice && !d.noticed) {
       d.noticed = true;
       this.#owner.rekeyNotice(this.#termination, this.#stream, dir);
     }
-    return n <= d.limit;
+  }
+
+  /** Outbound: the key in use is spent; protect with the line's next one. False when none is left. */
+  #nextKey(d: Direction): boolean {
+    if (d.key + 1 >= d.limits.length) return false;
+    try {
+      const params = cryptoToSessionParams(d.line.crypto, { windowSize: this.#owner.replayWindow });
+      d.session.update({ ...params, sendKeyIndex: d.key + 1 });
+    } catch (e) {
+      this.#termination.log.error({ stream: this.#stream.id, err: errorMessage(e) }, 'srtp: cannot move to the next key');
+      return false;
+    }
+    d.key++;
+    d.usedOnKey = 0;
+    this.#termination.log.info({ stream: this.#stream.id, key: d.key }, 'srtp: key lifetime used up; next key of the line');
+    return true;
   }
 
   inbound(buf: Buffer, len: number, rtcp: boolean): number {
@@ -198,9 +230,12 @@ export class SrtpLeg implements LegSecurity {
       this.#fail(failureSlot(n));
       return n;
     }
-    if (!rtcp && !this.#use(d, 'in')) {
-      this.#fail(F_EXPIRED);
-      return SRTP_RESULT.KEY_EXPIRED;
+    if (!rtcp) {
+      if (d.used >= d.total) {
+        this.#fail(F_EXPIRED);
+        return SRTP_RESULT.KEY_EXPIRED;
+      }
+      this.#count(d, 'in');
     }
     this.#owner.totals[T_UNPROTECT + (rtcp ? 1 : 0)]!++;
     return n;
@@ -212,7 +247,7 @@ export class SrtpLeg implements LegSecurity {
       this.#fail(F_NO_KEY);
       return undefined;
     }
-    if (!rtcp && !this.#use(d, 'out')) {
+    if (!rtcp && d.usedOnKey >= d.limits[d.key]! && !this.#nextKey(d)) {
       this.#fail(F_EXPIRED);
       return undefined;
     }
@@ -223,6 +258,10 @@ export class SrtpLeg implements LegSecurity {
     if (n < 0) {
       this.#fail(failureSlot(n));
       return undefined;
+    }
+    if (!rtcp) {
+      d.usedOnKey++;
+      this.#count(d, 'out');
     }
     this.#owner.totals[T_PROTECT + (rtcp ? 1 : 0)]!++;
     return n === out.length ? out : out.subarray(0, n);
