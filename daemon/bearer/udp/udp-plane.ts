@@ -29,7 +29,8 @@
  * packets received from an admitted source and their UDP payload octets, before mode and policing;
  * nt/os, rtp/ps what was sent out of the stream; RTCP is not in them. rtp/pl and rtp/jit come from
  * RFC 3550 A.1/A.3/A.8 on the received packets (clock rate from the Local a=rtpmap, else Remote's,
- * else the static table, else 8000). tmanr/dp, tmanr/do: what the policer dropped.
+ * else the static table, else 8000). tmanr/dp, tmanr/do: what the policer dropped (octets as received; the
+ * policer itself measures a secured packet without its security overhead).
  *
  * DSCP (`ds/dscp`): Node.js 20 has no way to set IP_TOS on a dgram socket, so the value is accepted
  * and stored but packets are not marked; each stream given one logs a warning once and counts

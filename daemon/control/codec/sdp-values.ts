@@ -503,7 +503,8 @@ export interface SdpCryptoKey {
 }
 
 export interface SdpCrypto {
-  tag: number;
+  /** `$` in a Local template: the gateway takes the Remote line's tag (PROFILE §4). */
+  tag: number | '$';
   suite: string;
   keys: SdpCryptoKey[];
   unencryptedSrtp: boolean;
@@ -604,7 +605,7 @@ function formatCryptoKey(k: SdpCryptoKey): string {
 export function parseCrypto(value: string): SdpCrypto {
   const t = splitWs(valueOf('crypto', value));
   if (t.length < 3) return badValue('a=crypto needs <tag> <suite> <key params>');
-  const tag = parseInteger(t[0] ?? '', 'a=crypto tag', 0, 999999999);
+  const tag = t[0] === '$' ? '$' : parseInteger(t[0] ?? '', 'a=crypto tag', 0, 999999999);
   const suite = t[1] ?? '';
   const keys = (t[2] ?? '').split(';').map(parseCryptoKey);
   const out: SdpCrypto = {
@@ -630,7 +631,7 @@ export function parseCrypto(value: string): SdpCrypto {
 }
 
 export function formatCrypto(c: SdpCrypto): string {
-  parseInteger(String(c.tag), 'a=crypto tag', 0, 999999999);
+  if (c.tag !== '$') parseInteger(String(c.tag), 'a=crypto tag', 0, 999999999);
   checkToken(c.suite, 'a=crypto suite');
   if (c.keys.length === 0) badValue('a=crypto needs at least one key');
   const parts = [String(c.tag), c.suite, c.keys.map(formatCryptoKey).join(';')];
