@@ -112,6 +112,26 @@ static int header_fields(const uint8_t *p, ssize_t n, int64_t rx, uint32_t *flow
   return 1;
 }
 
+/* A packet of flow `flow` sent at `tx`, received at `rx` (ns): into the histograms, if in the window. */
+static void record(uint32_t flow, int64_t tx, int64_t rx) {
+  if (tx < m_start || tx >= m_end) {
+    atomic_fetch_add_explicit(&r_outside, 1, memory_order_relaxed);
+    return;
+  }
+  int64_t d = rx - tx;
+  if (d < 0) d = 0;
+  int64_t us = d / 1000;
+  hist[us < HIST_US ? us : HIST_US]++;
+  int64_t w = (tx - m_start) / window_ns;
+  if (w >= 0 && w < MAX_WINDOWS) {
+    int64_t b = us / 10;
+    whist[w * (WHIST + 1) + (b < WHIST ? b : WHIST)]++;
+  }
+  if (d > r_max_ns) r_max_ns = d;
+  recv_flow[flow]++;
+  atomic_fetch_add_explicit(&r_received, 1, memory_order_relaxed);
+}
+
 static void account(const uint8_t *p, ssize_t n, int64_t rx) {
   if (header_only) {
     uint32_t flow;
@@ -120,22 +140,7 @@ static void account(const uint8_t *p, ssize_t n, int64_t rx) {
       atomic_fetch_add_explicit(&r_bad, 1, memory_order_relaxed);
       return;
     }
-    if (tx < m_start || tx >= m_end) {
-      atomic_fetch_add_explicit(&r_outside, 1, memory_order_relaxed);
-      return;
-    }
-    int64_t d = rx - tx;
-    if (d < 0) d = 0;
-    int64_t us = d / 1000;
-    hist[us < HIST_US ? us : HIST_US]++;
-    int64_t w = (tx - m_start) / window_ns;
-    if (w >= 0 && w < MAX_WINDOWS) {
-      int64_t b = us / 10;
-      whist[w * (WHIST + 1) + (b < WHIST ? b : WHIST)]++;
-    }
-    if (d > r_max_ns) r_max_ns = d;
-    recv_flow[flow]++;
-    atomic_fetch_add_explicit(&r_received, 1, memory_order_relaxed);
+    record(flow, tx, rx);
     return;
   }
   if (n < 36) {
@@ -156,22 +161,7 @@ static void account(const uint8_t *p, ssize_t n, int64_t rx) {
     atomic_fetch_add_explicit(&r_stale, 1, memory_order_relaxed);
     return;
   }
-  if (tx < m_start || tx >= m_end) {
-    atomic_fetch_add_explicit(&r_outside, 1, memory_order_relaxed);
-    return;
-  }
-  int64_t d = rx - tx;
-  if (d < 0) d = 0;
-  int64_t us = d / 1000;
-  hist[us < HIST_US ? us : HIST_US]++;
-  int64_t w = (tx - m_start) / window_ns;
-  if (w >= 0 && w < MAX_WINDOWS) {
-    int64_t b = us / 10;
-    whist[w * (WHIST + 1) + (b < WHIST ? b : WHIST)]++;
-  }
-  if (d > r_max_ns) r_max_ns = d;
-  recv_flow[flow]++;
-  atomic_fetch_add_explicit(&r_received, 1, memory_order_relaxed);
+  record(flow, tx, rx);
 }
 
 static void *receiver(void *arg) {

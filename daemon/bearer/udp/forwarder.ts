@@ -400,48 +400,33 @@ class Leg {
       totals[D_SOURCE]!++;
       return;
     }
+    // a latched leg refuses other sources unless it may re-latch (decided before any crypto)
+    const moved = this.cfg.latch && this.latched && (port !== this.dstPort || address !== this.dstAddr);
+    if (moved && !this.cfg.rlatch) {
+      totals[D_SOURCE]!++;
+      return;
+    }
+    // with security, only a packet that authenticates may latch, re-latch or enter the context;
     // n: the length without security (what policing and the other legs see)
     const sec = this.security;
     let n = len;
-    let open = sec === undefined;
+    if (sec !== undefined) {
+      n = sec.inbound(buf, len, false);
+      if (n < 0) {
+        totals[D_SECURITY]!++;
+        return;
+      }
+    }
     if (this.cfg.latch) {
       if (!this.latched) {
-        // with security, only a packet that authenticates may choose where we send
-        if (!open) {
-          n = sec!.inbound(buf, len, false);
-          if (n < 0) {
-            totals[D_SECURITY]!++;
-            return;
-          }
-          open = true;
-        }
         this.latchTo(address, port);
-      } else if (port !== this.dstPort || address !== this.dstAddr) {
-        if (!this.cfg.rlatch) {
-          totals[D_SOURCE]!++;
-          return;
-        }
-        if (!open) {
-          n = sec!.inbound(buf, len, false);
-          if (n < 0) {
-            totals[D_SECURITY]!++;
-            return;
-          }
-          open = true;
-        }
+      } else if (moved) {
         if (!this.relatchCandidate(address, port, isRtp ? rtpSsrc(buf) : -1)) {
           totals[D_SOURCE]!++;
           return;
         }
       } else {
         this.candCount = 0;
-      }
-    }
-    if (!open) {
-      n = sec!.inbound(buf, len, false);
-      if (n < 0) {
-        totals[D_SECURITY]!++;
-        return;
       }
     }
     const now = performance.now();
