@@ -709,7 +709,7 @@ function withDeadline<T>(
  * first group, or the whole match).
  */
 export function capturePath(root: unknown, path: string): string | undefined {
-  const [expr, ...filters] = path.split('|').map((s) => s.trim());
+  const [expr, ...filters] = splitFilters(path);
   let v = walk(root, expr ?? '');
   for (const f of filters) {
     if (v === undefined) return undefined;
@@ -722,6 +722,26 @@ export function capturePath(root: unknown, path: string): string | undefined {
     : typeof v === 'number' || typeof v === 'boolean'
       ? String(v)
       : JSON.stringify(v);
+}
+
+/**
+ * `expr | filter | ...`: a `re:` filter is the last one and takes the rest of the path, so its
+ * regular expression may hold `|` (`re:inline:([^|]+)`).
+ */
+function splitFilters(path: string): string[] {
+  const out: string[] = [];
+  let rest = path;
+  for (;;) {
+    const bar = rest.indexOf('|');
+    const head = (bar < 0 ? rest : rest.slice(0, bar)).trim();
+    if (out.length > 0 && head.startsWith('re:')) {
+      out.push(rest.trim());
+      return out;
+    }
+    out.push(head);
+    if (bar < 0) return out;
+    rest = rest.slice(bar + 1);
+  }
 }
 
 function walk(root: unknown, expr: string): unknown {

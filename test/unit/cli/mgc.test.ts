@@ -310,6 +310,9 @@ test('capture paths and filters', () => {
   assert.equal(capturePath(root, '..local|address'), '10.0.0.1');
   assert.equal(capturePath(root, '..local|attr:crypto'), '1 AES_CM_128_HMAC_SHA1_80 inline:abc');
   assert.equal(capturePath(root, '..local|re:inline:(\\w+)'), 'abc');
+  // a regular expression may hold `|`: the re: filter takes the rest of the path (docs/MGC.md's example)
+  assert.equal(capturePath(root, '..local | re:inline:([^|\\s]+)'), 'abc');
+  assert.equal(capturePath(root, '..local | attr:crypto | re:(AES|GCM)_CM'), 'AES');
   assert.equal(capturePath(root, 'actions[1].contextId'), undefined);
   assert.throws(() => capturePath(root, '..local|frob'), /unknown capture filter/);
 });
