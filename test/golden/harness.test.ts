@@ -1,10 +1,12 @@
 /**
  * The golden harness itself: transcript parsing, placeholder capture and consistency, `{{any}}`,
- * `...` lines, and that a wrong expectation fails (negative controls), without a daemon.
+ * `...` lines, and that a wrong expectation fails (negative controls), without a daemon; and, with
+ * one, that a @fresh transcript is given the registration that arrived before it began.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fill, matchText, parseTranscript, type Vars } from './harness.js';
+import { fileURLToPath } from 'node:url';
+import { GoldenSession, fill, matchText, parseTranscript, type Vars } from './harness.js';
 
 test('parseTranscript reads directives, sections and their options', () => {
   const t = parseTranscript(
@@ -128,3 +130,22 @@ test('negative controls: wrong lines, missing and extra lines fail with both tex
   assert.deepEqual(Object.fromEntries(matchText('{{x}} = {{x}}', '5 = 5', vars, 'x')), { x: '5' });
   assert.throws(() => matchText('{{x}} = {{x}}', '5 = 6', vars, 'x'), /differs/);
 });
+
+test(
+  'a @fresh transcript over TCP gets the ServiceChange that arrived before it began',
+  { timeout: 60_000 },
+  async () => {
+    // The order that used to lose the race: the daemon registers as soon as its control part is up,
+    // often before the harness has read `trgwd started`, and over TCP it sends that ServiceChange once.
+    const t = parseTranscript(fileURLToPath(new URL('./transcripts/01-registration.h248', import.meta.url)));
+    assert.equal(t.fresh, true);
+    const session = new GoldenSession('tcp', 1);
+    try {
+      await session.start(t.config, false);
+      assert.equal(await session.pipes[0]!.queued(15_000), true, 'no ServiceChange from the fresh daemon');
+      await session.play(t);
+    } finally {
+      assert.equal(await session.close(), 0);
+    }
+  },
+);

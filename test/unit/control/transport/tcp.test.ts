@@ -85,6 +85,46 @@ test('many messages in one write, and one message written a byte at a time', asy
   for (const m of ['reply to a', 'reply to b', 'reply to c']) assert.equal(await c.messages.next(), m);
 });
 
+test("messages of one read are handed over one at a time: each one's promise continuations run first", async (t) => {
+  // As over UDP (one callback per datagram): a reply sent from an async handler goes out before the
+  // next message of the same read is decoded, instead of after the whole batch.
+  const log: string[] = [];
+  const tr = new TcpControlTransport({
+    address: '127.0.0.1',
+    port: 0,
+    onMessage: (bytes, peer) => {
+      const m = bytes.toString();
+      log.push(`got ${m}`);
+      void (async () => {
+        await null;
+        await null;
+        log.push(`replied ${m}`);
+        peer.send(Buffer.from(`reply to ${m}`));
+      })();
+    },
+  });
+  t.after(() => tr.close());
+  const { port } = await tr.listen();
+  const c = await TpktClient.connect(port);
+  t.after(() => c.end());
+  c.raw(Buffer.concat(['a', 'b', 'c'].map((s) => encodeTpkt(Buffer.from(s)))));
+  for (const m of ['reply to a', 'reply to b', 'reply to c']) assert.equal(await c.messages.next(), m);
+  assert.deepEqual(log, ['got a', 'replied a', 'got b', 'replied b', 'got c', 'replied c']);
+});
+
+test('messages before a bad TPKT header in the same read are still handed over', async (t) => {
+  const { tr, port, inbox } = await echoTransport(t);
+  const c = await TpktClient.connect(port);
+  t.after(() => c.end());
+  c.raw(
+    Buffer.concat([encodeTpkt(Buffer.from('a')), encodeTpkt(Buffer.from('b')), Buffer.from('no header')]),
+  );
+  await c.closed;
+  assert.deepEqual([(await inbox.next()).text, (await inbox.next()).text], ['a', 'b']);
+  assert.equal(tr.counters.messagesReceived, 2);
+  assert.equal(tr.counters.framingErrors, 1);
+});
+
 test('a bad TPKT header closes that connection only', async (t) => {
   const { tr, port, inbox, events } = await echoTransport(t);
   const good = await TpktClient.connect(port);
