@@ -4,6 +4,7 @@
  *   npx tsx bench/relay.ts [--rates 10000,20000,40000,60000,80000,100000] [--runs 3]
  *                          [--warmup-ms 1000] [--duration-ms 4000] [--sockets 64]
  *                          [--no-rtpengine] [--no-trgwd] [--no-direct] [--rtpengine-threads N]
+ *                          [--trgwd-latch] [--daemon-set key=value ...]
  *                          [--cpu-prof DIR] [--daemon-node-args '--trace-gc'] [--daemon-log]
  *                          [--tick-us 200] [--rx-poll-us 500] [--size 172]
  *                          [--max-other-cores 0.25] [--retries 2] [--quiet-budget-s 180]
@@ -61,6 +62,10 @@ const SIZE = Number(argValue('--size') ?? 172);
 const PTIME_US = 20_000;
 const RTPENGINE_THREADS = argValue('--rtpengine-threads');
 const CPU_PROF = argValue('--cpu-prof');
+/** trgwd's terminations latch (ipnapt/latch): its sockets are connect()ed to the endpoints. */
+const TRGWD_LATCH = flag('--trgwd-latch');
+/** Daemon settings (`--daemon-set media.workers=-1`), repeatable. */
+const DAEMON_SETS = process.argv.flatMap((a, i) => (a === '--daemon-set' ? [process.argv[i + 1]!] : []));
 /** Extra node flags for the daemon, space-separated (diagnostics: '--trace-gc', '--perf-basic-prof'). */
 const DAEMON_NODE_ARGS = (argValue('--daemon-node-args') ?? '').split(' ').filter((a) => a !== '');
 const CPU_RATE = 40_000;
@@ -237,6 +242,8 @@ emit({
   srtp: SRTP_SUITE ?? null,
   flows_per_call: FLOWS_PER_CALL,
   rtpengine_threads: RTPENGINE_THREADS !== undefined ? Number(RTPENGINE_THREADS) : 'default',
+  trgwd_latch: TRGWD_LATCH,
+  daemon_sets: DAEMON_SETS,
   max_other_cores: MAX_OTHER_CORES,
   retries: RETRIES,
   quiet_budget_s: quietBudgetMs / 1000,
@@ -270,6 +277,7 @@ try {
       ],
       // The daemon's stdout on our stderr (its JSON log, and --trace-gc lines).
       echo: flag('--daemon-log'),
+      sets: DAEMON_SETS,
     });
     const t0 = performance.now();
     const calls = await pool(maxCalls, 32, (i) => {
@@ -279,6 +287,7 @@ try {
         e.portA,
         e.portB,
         SRTP_SUITE !== undefined ? { suite: SRTP_SUITE, remoteCrypto: A_CRYPTO! } : undefined,
+        { latch: TRGWD_LATCH },
       );
     });
     const setupS = (performance.now() - t0) / 1000;

@@ -55,17 +55,18 @@ const modifyTwo = (
   c: { ctx: number; access: string; core: string },
   portA: number,
   portB: number,
-  srtp?: SrtpCallOptions,
+  srtp: SrtpCallOptions | undefined,
+  latch: boolean,
 ) => `${h}
 Transaction = ${tid} {
   Context = ${c.ctx} {
-    Modify = ${c.access} { Media { Stream = 1 { LocalControl { Mode = SendReceive }, Remote {
+    Modify = ${c.access} { Media { Stream = 1 { LocalControl { Mode = SendReceive${latch ? ', ipnapt/latch = on' : ''} }, Remote {
 v=0
 c=IN IP4 127.0.0.1
 m=audio ${portA} ${accessProto(srtp)} 0
 ${srtp !== undefined ? `a=crypto:${srtp.remoteCrypto}` : ''}
 } } } },
-    Modify = ${c.core} { Media { Stream = 1 { LocalControl { Mode = SendReceive }, Remote {
+    Modify = ${c.core} { Media { Stream = 1 { LocalControl { Mode = SendReceive${latch ? ', ipnapt/latch = on' : ''} }, Remote {
 v=0
 c=IN IP4 127.0.0.1
 m=audio ${portB} RTP/AVP 0
@@ -82,12 +83,17 @@ async function tx(mgc: Mgc, build: (tid: number) => string) {
   return o;
 }
 
-/** One call through trgwd: A (127.0.0.1:portA) on the access side, B (127.0.0.1:portB) on the core side. */
+/**
+ * One call through trgwd: A (127.0.0.1:portA) on the access side, B (127.0.0.1:portB) on the core side.
+ * With `latch`, both terminations latch (ipnapt/latch): each socket is then connect()ed to the
+ * endpoint it hears, and its sends skip the per-datagram address handling of an unconnected send.
+ */
 export async function trgwdCall(
   mgc: Mgc,
   portA: number,
   portB: number,
   srtp?: SrtpCallOptions,
+  opts: { latch?: boolean } = {},
 ): Promise<TrgwdCall> {
   const h = mgc.header();
   const tid = mgc.nextTid();
@@ -114,7 +120,7 @@ export async function trgwdCall(
     throw new Error(`unexpected Add reply: ${JSON.stringify(reply)}`);
   }
   const call = { ctx, access, core, aSendsTo, bSendsTo };
-  await tx(mgc, (tid) => modifyTwo(h, tid, call, portA, portB, srtp));
+  await tx(mgc, (tid) => modifyTwo(h, tid, call, portA, portB, srtp, opts.latch === true));
   return call;
 }
 

@@ -26,9 +26,10 @@
  * then gives the port back. Every socket gets an `'error'` listener (counted in `socketErrors`) so a
  * stray socket error can never crash the process; flows add their own.
  */
-import { createSocket, type Socket, type SocketType } from 'node:dgram';
+import type { Socket, SocketType } from 'node:dgram';
 import { createServer, isIP, type ListenOptions, type Server, type ServerOpts } from 'node:net';
 import { TrgwdError, errorMessage } from '../errors.js';
+import { closeMediaSocket, createMediaSocket } from './udp/sockets.js';
 
 /** One realm as the manager needs it: `{ name, ...config.media.realms[name] }` fits. */
 export interface PortRealm {
@@ -379,7 +380,7 @@ export class PortManager {
 
   private bindUdp(port: number): Promise<Socket> {
     return new Promise<Socket>((resolve, reject) => {
-      const socket = createSocket({ type: this.udpType, reuseAddr: false });
+      const socket = createMediaSocket(this.udpType);
       const onError = (err: Error): void => {
         try {
           socket.close();
@@ -515,13 +516,7 @@ class TcpPort extends LeaseBase implements TcpPortLease {
 
 /** Closes a dgram socket; resolves when closed (also when it was closed already by someone else). */
 function closeSocket(socket: Socket): Promise<void> {
-  return new Promise<void>((resolve) => {
-    try {
-      socket.close(() => resolve());
-    } catch {
-      resolve(); // ERR_SOCKET_DGRAM_NOT_RUNNING: already closed
-    }
-  });
+  return closeMediaSocket(socket);
 }
 
 /**

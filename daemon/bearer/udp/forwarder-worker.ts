@@ -4,6 +4,7 @@
  * thread closed its own sockets on them just before), runs a LocalForwarder over them, counts into the
  * shared memory the main thread reads (leg counters, per-realm totals), and reports latching.
  *
+ * Messages travel in batches (arrays, in order): all those of one turn of the sending thread.
  * Messages in (from the main thread, in order):
  *   chunk   { index, sab }                     a block of leg counter slots
  *   add     { id, slot, bind, cfg }            bind the sockets, start the leg
@@ -13,9 +14,10 @@
  * Messages out: ready {} (listening), bound { id } (its sockets are bound), removed { id },
  * latched { id, socket, address, port, relatch }, bindFailed { id, port, message }.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CNT_SLOTS, LocalForwarder, TOTALS_LENGTH, type LegConfig } from './forwarder.js';
+import { closeMediaSocket, createMediaSocket } from './sockets.js';
 
 export interface BindSpec {
   readonly type: 'udp4' | 'udp6';
@@ -79,25 +81,29 @@ function run(): void {
   });
   const chunks: Float64Array[] = [];
   const sockets = new Map<number, Socket[]>();
-  const post = (m: FromWorker): void => port.postMessage(m);
+  // the turn's messages go as one batch (one postMessage, one wake-up of the main thread)
+  let outbox: FromWorker[] = [];
+  const flush = (): void => {
+    const batch = outbox;
+    outbox = [];
+    if (batch.length > 0) port.postMessage(batch);
+  };
+  const post = (m: FromWorker): void => {
+    if (outbox.length === 0) queueMicrotask(flush);
+    outbox.push(m);
+  };
   fwd.setListener({
     latched: (id, socket, address, p, relatch) =>
       post({ t: 'latched', id, socket, address, port: p, relatch }),
   });
 
   const closeAll = (list: readonly Socket[] | undefined): void => {
-    for (const s of list ?? []) {
-      try {
-        s.close();
-      } catch {
-        // already closed (a failed bind)
-      }
-    }
+    for (const s of list ?? []) void closeMediaSocket(s);
   };
   /** Sockets still binding, per leg: `bound` goes out when the last one is. */
   const binding = new Map<number, number>();
   const bind = (id: number, type: 'udp4' | 'udp6', address: string, p: number): Socket => {
-    const s = createSocket({ type, reuseAddr: false });
+    const s = createMediaSocket(type);
     binding.set(id, (binding.get(id) ?? 0) + 1);
     const failed = (e: Error): void => {
       binding.delete(id);
@@ -119,7 +125,7 @@ function run(): void {
     return s;
   };
 
-  port.on('message', (m: ToWorker) => {
+  const handle = (m: ToWorker): void => {
     switch (m.t) {
       case 'chunk':
         chunks[m.index] = new Float64Array(m.sab);
@@ -153,9 +159,13 @@ function run(): void {
         void fwd.close();
         for (const list of sockets.values()) closeAll(list);
         sockets.clear();
+        if (outbox.length > 0) flush();
         port.close();
         break;
     }
+  };
+  port.on('message', (batch: readonly ToWorker[]) => {
+    for (const m of batch) handle(m);
   });
   post({ t: 'ready' });
 }

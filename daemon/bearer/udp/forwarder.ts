@@ -109,6 +109,11 @@ export interface LegSockets {
    * thread that added it (the main thread).
    */
   readonly pinned?: boolean | undefined;
+  /**
+   * Where the sockets are bound, when the caller knows it (a PortManager lease does): a forwarder that
+   * rebinds the ports on another thread then asks no socket for its address.
+   */
+  readonly bound?: { readonly address: string; readonly rtp: number; readonly rtcp?: number | undefined } | undefined;
 }
 
 /**
@@ -266,6 +271,8 @@ class Leg {
   rtcpCandCount = 0;
   // source rules
   srcMatch: CompiledMatch | undefined;
+  /** The address of an exact rule (the usual one: the Remote address), compared here without a call. */
+  srcExact: string | undefined;
   admitNone = false;
   portLow = 0;
   portHigh = 65535;
@@ -338,6 +345,7 @@ class Leg {
       this.rtcpCandCount = 0;
     }
     this.srcMatch = cfg.sourceAddress !== undefined ? compileMatch(cfg.sourceAddress) : undefined;
+    this.srcExact = this.srcMatch?.kind === 'exact' ? this.srcMatch.address : undefined;
     this.admitNone = cfg.admitNone === true;
     this.portLow = cfg.sourcePorts?.[0] ?? 0;
     this.portHigh = cfg.sourcePorts?.[1] ?? 65535;
@@ -355,8 +363,9 @@ class Leg {
 
   detach(): void {
     this.closed = true;
-    this.unconnect(false);
-    this.unconnect(true);
+    // only sockets that were connected: disconnect() of another throws (an Error built for nothing)
+    if (this.rtpConnected || this.rtpConnecting) this.unconnect(false);
+    if (this.rtcpConnected || this.rtcpConnecting) this.unconnect(true);
     this.rtpSock.off('message', this.onRtp);
     this.rtpSock.off('error', this.onError);
     if (this.rtcpSock !== undefined) {
@@ -375,6 +384,8 @@ class Leg {
       return false;
     }
     if (this.admitNone) return false;
+    const exact = this.srcExact;
+    if (exact !== undefined) return address === exact;
     const m = this.srcMatch;
     return m === undefined || addressMatches(m, address);
   }

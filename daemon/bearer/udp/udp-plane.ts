@@ -44,9 +44,13 @@
  * without loss; at 170k the main thread loses ~10%, the workers 0-8%; past that, on 2 cores shared
  * with the generator, both lose and the workers more. What decides is the control plane: at 150k pps
  * the main thread's event-loop delay (what an H.248 transaction waits behind) is p99 112 ms with the
- * relay on it, 4 ms with the relay on workers. Workers become the default once the command layer
- * awaits MediaGateway.mediaSettled() before answering (settled() below): until then a port handed to a
- * worker is unbound for a moment after the reply that names it.
+ * relay on it, 4 ms with the relay on workers. The command layer awaits MediaGateway.mediaSettled()
+ * before answering (settled() below), so a port handed to a worker is bound again before the reply
+ * that names it. Workers are not the default because of what they cost call setup (bench/control on
+ * a 2-vCPU VM: ~1,700 against ~3,300 cycles/s): each command that changes a context sends a batch to
+ * a worker and waits for its answer, and waking an idle worker costs tens of µs of CPU there. The
+ * port handoff (bound here, closed, bound again by the worker) is the smaller part: a prototype in
+ * which only the worker binds set up 17% more calls per second, still far from the main thread's rate.
  */
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -488,8 +492,13 @@ export class UdpMediaPlane implements MediaPlane {
       // the PortManager binds explicit ports: the sockets may be connected to a latched source
       const sockets: LegSockets =
         lease.kind === 'rtp-pair'
-          ? { rtp: lease.rtp, rtcp: lease.rtcp, connectable: true }
-          : { rtp: lease.socket, connectable: true };
+          ? {
+              rtp: lease.rtp,
+              rtcp: lease.rtcp,
+              connectable: true,
+              bound: { address: lease.address, rtp: lease.rtpPort, rtcp: lease.rtcpPort },
+            }
+          : { rtp: lease.socket, connectable: true, bound: { address: lease.address, rtp: lease.port } };
       rec = new LegRecord(id, s, t, lease, cfg, (r) => this.#dropLeg(r));
       this.#kinds[cfg.kind]++;
       this.#legs.set(s, rec);
