@@ -146,6 +146,11 @@ export interface NativeSrtp {
   flags: Readonly<Record<keyof typeof NATIVE_FLAG, number>>;
   libsrtpVersion: string;
   initStatus: number;
+  /**
+   * 1 when the addon initialized NSS (libsrtp2's crypto on Debian) optimized for time before libsrtp2
+   * could initialize it optimized for space (whose per-packet cost grows with the live contexts).
+   */
+  nssTimeOptimized: number;
   /** libsrtp2 sessions alive in the process (all threads). */
   liveSessions(): number;
   /** libsrtp2 events and log lines, counted process-wide (libsrtp2 would print them on stderr). */
