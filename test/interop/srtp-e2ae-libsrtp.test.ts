@@ -27,43 +27,21 @@ import { after, before, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { capturePath, checkExpectation, fillPlaceholders, parseScript } from '../../daemon/cli/mgc.js';
-import { nativeAvailable } from '../../daemon/tls/srtp/binding.js';
 import { SrtpE2ae } from '../../daemon/tls/srtp/e2ae.js';
 import { SRTP_SUITES, type SrtpSuite } from '../../daemon/tls/srtp/suites.js';
 import { startRegistered } from '../helpers/daemon.js';
 import { relayHarness, statsOf, type RelayHarness } from '../integration/udp-call.js';
 import { audit, commands, localOf, portOf } from '../unit/control/commands/harness.js';
 import { rtpPacket } from '../unit/tls/srtp/helpers.js';
-import { buildSrtpPeer, srtpPeerPrerequisites, UdpSrtpPeer } from './srtp-peer.js';
-import type { BuiltPeer, UdpReceived } from './srtp-peer.js';
-import { inCI } from './tools.js';
+import { UdpSrtpPeer, useSrtpPeer } from './srtp-peer.js';
+import type { UdpReceived } from './srtp-peer.js';
 
 const LO = '127.0.0.1';
 const BASE = 24000;
 const EXAMPLE = fileURLToPath(new URL('../../examples/srtp-call.yaml', import.meta.url));
 
-let peer: BuiltPeer | undefined;
-let missing: string | undefined;
-
-before(() => {
-  missing = srtpPeerPrerequisites();
-  if (missing === undefined && !nativeAvailable())
-    missing = 'native addon not built (run `npm run build:native`)';
-  if (missing !== undefined) {
-    if (inCI()) throw new Error(`${missing}: CI must provide it (.ci/run)`);
-    return;
-  }
-  peer = buildSrtpPeer();
-});
-
-after(() => peer?.cleanup());
-
-/** The peer path, or skip (locally) when a prerequisite is missing. */
-function needPeer(t: TestContext): string | undefined {
-  if (peer !== undefined) return peer.path;
-  t.skip(`${missing ?? 'libsrtp2 peer unavailable'}: skipped locally`);
-  return undefined;
-}
+/** The built C peer's path, or a local skip when a prerequisite is missing (CI fails instead). */
+const needPeer = useSrtpPeer();
 
 // ---- what the wire must look like, from the RFCs (not from trgwd's tables) ----------------------
 

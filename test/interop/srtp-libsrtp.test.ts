@@ -13,40 +13,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
-import { nativeAvailable } from '../../daemon/tls/srtp/binding.js';
 import { SRTP_RESULT, SrtpSession, srtpResultName } from '../../daemon/tls/srtp/session.js';
 import type { SrtpSessionParams } from '../../daemon/tls/srtp/session.js';
 import { SRTP_SUITES, SRTP_SUITE_INFO } from '../../daemon/tls/srtp/suites.js';
 import type { SrtpSuite } from '../../daemon/tls/srtp/suites.js';
 import { rtcpPacket, rtpPacket, withRoom } from '../unit/tls/srtp/helpers.js';
-import { buildSrtpPeer, runPeer, srtpPeerPrerequisites } from './srtp-peer.js';
-import type { BuiltPeer, PeerOptions, PeerPacket } from './srtp-peer.js';
-import { inCI } from './tools.js';
+import { runPeer, useSrtpPeer } from './srtp-peer.js';
+import type { PeerOptions, PeerPacket } from './srtp-peer.js';
 
-let peer: BuiltPeer | undefined;
-let missing: string | undefined;
-
-before(() => {
-  missing = srtpPeerPrerequisites();
-  if (missing === undefined && !nativeAvailable())
-    missing = 'native addon not built (run `npm run build:native`)';
-  if (missing !== undefined) {
-    if (inCI()) throw new Error(`${missing}: CI must provide it (.ci/run)`);
-    return;
-  }
-  peer = buildSrtpPeer();
-});
-
-after(() => peer?.cleanup());
-
-/** The peer path, or skip (locally) when a prerequisite is missing. */
-function needPeer(t: TestContext): string | undefined {
-  if (peer !== undefined) return peer.path;
-  t.skip(`${missing ?? 'libsrtp2 peer unavailable'}: skipped locally`);
-  return undefined;
-}
+/** The built C peer's path, or a local skip when a prerequisite is missing (CI fails instead). */
+const needPeer = useSrtpPeer();
 
 const SSRC = 0x11223344;
 

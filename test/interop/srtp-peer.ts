@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { findTool } from './tools.js';
+import { after, before, type TestContext } from 'node:test';
+import { nativeAvailable } from '../../daemon/tls/srtp/binding.js';
+import { findTool, inCI } from './tools.js';
 
 export const SRTP_PEER_SOURCE = fileURLToPath(new URL('../../native/test/srtp_peer.c', import.meta.url));
 
@@ -262,4 +264,30 @@ export class UdpSrtpPeer {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * For a test file: builds the peer before its tests (skips locally, fails under CI=true when cc,
+ * pkg-config, libsrtp2 or the addon is missing) and removes it after. Returns `needPeer(t)`: the
+ * peer's path, or undefined after skipping `t`.
+ */
+export function useSrtpPeer(): (t: TestContext) => string | undefined {
+  let peer: BuiltPeer | undefined;
+  let missing: string | undefined;
+  before(() => {
+    missing = srtpPeerPrerequisites();
+    if (missing === undefined && !nativeAvailable())
+      missing = 'native addon not built (run `npm run build:native`)';
+    if (missing !== undefined) {
+      if (inCI()) throw new Error(`${missing}: CI must provide it (.ci/run)`);
+      return;
+    }
+    peer = buildSrtpPeer();
+  });
+  after(() => peer?.cleanup());
+  return (t) => {
+    if (peer !== undefined) return peer.path;
+    t.skip(`${missing ?? 'libsrtp2 peer unavailable'}: skipped locally`);
+    return undefined;
+  };
 }
