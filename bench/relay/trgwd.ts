@@ -5,9 +5,8 @@
  * both with Remote = the generator's endpoints and SendReceive (PROFILE §2). Messages are prebuilt
  * text sent with `requestBytes` (no decode/encode on our side).
  */
-import { spawn } from 'node:child_process';
 import { Mgc, capturePath } from '../../daemon/cli/mgc.js';
-import { Daemon, REPO_ROOT, controllersSet, type Registered } from '../../test/helpers/daemon.js';
+import { startRegistered, type Registered } from '../../test/helpers/daemon.js';
 
 export interface TrgwdCall {
   readonly ctx: number;
@@ -146,9 +145,8 @@ export async function pool<T>(n: number, concurrency: number, fn: (i: number) =>
 
 /**
  * Starts the daemon from source, registered with a controller (this process), with the media realms
- * and extra settings given. Like test/helpers/daemon.ts's startRegistered, except that the daemon is
- * spawned detached: in its own session, hence (Linux sched_autogroup) its own scheduling group, apart
- * from the load generator's and from whatever else runs on the machine; rtpengine is run the same way.
+ * and extra settings given: startRegistered, with the daemon detached (its own scheduling group,
+ * apart from the load generator's; rtpengine is run the same way) and logging at info.
  */
 export async function startTrgwd(opts: {
   access: readonly [number, number];
@@ -159,57 +157,19 @@ export async function startTrgwd(opts: {
   /** Copy the daemon's stdout/stderr to our stderr. */
   echo?: boolean;
 }): Promise<Registered> {
-  const mgc = new Mgc({ listen: { address: '127.0.0.1', port: 0 }, transport: 'udp', retransmitMs: 0 });
-  const ep = await mgc.start();
-  const sets = [
-    'control.listen.port=0',
-    'ops.listen.port=0',
-    'control.timers.restartDelayMaxMs=0',
-    'log.level=info',
-    controllersSet([{ address: '127.0.0.1', port: ep.port, transport: 'udp' }]),
-    `media.realms.access.ports=[${opts.access[0]}, ${opts.access[1]}]`,
-    `media.realms.core.ports=[${opts.core[0]}, ${opts.core[1]}]`,
-    ...(opts.sets ?? []),
-  ];
-  const child = spawn(
-    process.execPath,
-    [
-      ...(opts.nodeArgs ?? []),
-      '--import',
-      'tsx',
-      'daemon/main.ts',
-      'start',
-      ...sets.flatMap((x) => ['--set', x]),
+  return startRegistered({
+    transport: 'udp',
+    mgc: { retransmitMs: 0 },
+    detached: true,
+    logLevel: 'info',
+    startTimeoutMs: 60_000,
+    sets: [
+      `media.realms.access.ports=[${opts.access[0]}, ${opts.access[1]}]`,
+      `media.realms.core.ports=[${opts.core[0]}, ${opts.core[1]}]`,
+      ...(opts.sets ?? []),
     ],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    },
-  );
-  const daemon = new Daemon(child, opts.echo ?? false);
-  const kill = (): void => {
-    if (!daemon.exited) child.kill('SIGKILL');
-  };
-  process.once('exit', kill);
-  try {
-    await daemon.waitLog((l) => l.msg === 'trgwd started', 60_000);
-    await mgc.waitRegistered(15_000);
-    await daemon.waitRegistered(10_000);
-  } catch (e) {
-    kill();
-    await mgc.close();
-    throw e;
-  }
-  return {
-    daemon,
-    mgc,
-    close: async () => {
-      const code = await daemon.stop();
-      process.off('exit', kill);
-      await mgc.close();
-      return code;
-    },
-  };
+    ...(opts.nodeArgs !== undefined ? { nodeArgs: opts.nodeArgs } : {}),
+    ...(opts.env !== undefined ? { env: opts.env } : {}),
+    echo: opts.echo ?? false,
+  });
 }

@@ -41,6 +41,11 @@ export interface DaemonOptions {
    * controller learns the gateway's address from its registration.
    */
   readonly quiet?: boolean;
+  /**
+   * Spawn it in its own session, hence (Linux sched_autogroup) its own scheduling group, apart from
+   * a load generator's and whatever else runs on the machine (benchmarks).
+   */
+  readonly detached?: boolean;
 }
 
 export type LogLine = Record<string, unknown> & { msg?: string };
@@ -211,6 +216,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
       cwd: REPO_ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: opts.detached === true,
     },
   );
   const d = new Daemon(child, opts.echo ?? process.env['TRGWD_TEST_DAEMON_LOG'] === '1');

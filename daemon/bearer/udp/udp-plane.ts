@@ -84,6 +84,8 @@ import {
 import { canonicalAddress, parseSam, parseSpr } from './latch.js';
 import type { PolicerConfig } from './policer.js';
 import { ShardedForwarder } from './worker-forwarder.js';
+// pure SDP reading (no native code): which streams are e2ae SRTP
+import { hasCryptoLine } from '../../tls/srtp/sdes.js';
 
 const SERVED: ReadonlySet<SdpTransport> = new Set<SdpTransport>([
   'RTP/AVP',
@@ -210,13 +212,6 @@ export function streamTransport(s: {
   return (s.local?.[0] ?? s.remote?.[0])?.media[0]?.transport;
 }
 
-function hasCrypto(groups: readonly SdpGroup[] | undefined): boolean {
-  const g = groups?.[0];
-  const m = g?.media[0];
-  if (g === undefined || m === undefined) return false;
-  return m.hasAttribute('crypto') || g.session.hasAttribute('crypto');
-}
-
 function hasMux(g: SdpGroup | undefined): boolean {
   const m = g?.media[0];
   if (g === undefined || m === undefined) return false;
@@ -258,7 +253,8 @@ function clockRatesOf(g: SdpGroup | undefined): Map<number, number> {
   return out;
 }
 
-function policerOf(props: readonly StoredProperty[]): PolicerConfig | undefined {
+/** tman policing of a leg (PROFILE §9) from LocalControl; shared with the DTLS/UDPTL plane. */
+export function policerOf(props: readonly StoredProperty[]): PolicerConfig | undefined {
   if (prop(props, 'tman/pol') !== true) return undefined;
   const sdr = num(prop(props, 'tman/sdr'));
   if (sdr === undefined || sdr <= 0) return undefined;
@@ -270,8 +266,9 @@ function policerOf(props: readonly StoredProperty[]): PolicerConfig | undefined 
   };
 }
 
-const acceptsIn = (m: StreamMode): boolean => m === 'sendRecv' || m === 'recvOnly';
-const sendsOut = (m: StreamMode): boolean => m === 'sendRecv' || m === 'sendOnly';
+/** H.248.1 §7.1.7: the stream lets media from its exterior into the context / sends media out. */
+export const acceptsIn = (m: StreamMode): boolean => m === 'sendRecv' || m === 'recvOnly';
+export const sendsOut = (m: StreamMode): boolean => m === 'sendRecv' || m === 'sendOnly';
 const carriesRtcp = (m: StreamMode): boolean => m !== 'inactive' && m !== 'loopback';
 
 /**
@@ -394,7 +391,7 @@ export class UdpMediaPlane implements MediaPlane {
         'tman/pol=on needs tman/sdr (bytes/s) greater than 0',
       );
     }
-    if (p.transport !== undefined && SRTP.has(p.transport) && (hasCrypto(local) || hasCrypto(remote))) {
+    if (p.transport !== undefined && SRTP.has(p.transport) && (hasCryptoLine(local) || hasCryptoLine(remote))) {
       if (this.#security === undefined) {
         throw new TrgwdError(
           'ERR_BEARER_UNSUPPORTED_TRANSPORT',
@@ -518,7 +515,7 @@ export class UdpMediaPlane implements MediaPlane {
       rec.cfg = cfg;
       this.forwarder.configure(rec.id, cfg);
     }
-    if (this.#security !== undefined && SRTP.has(transport) && (hasCrypto(s.local) || hasCrypto(s.remote))) {
+    if (this.#security !== undefined && SRTP.has(transport) && (hasCryptoLine(s.local) || hasCryptoLine(s.remote))) {
       const sec = this.#security.legSecurity(s, t, rec.security);
       if (sec !== rec.security) {
         const prev = rec.security;

@@ -39,18 +39,16 @@ import {
   type SdpSetup,
   type SdpTransport,
 } from '../../control/codec/sdp.js';
-import type { StreamMode } from '../../control/codec/model.js';
 import { TrgwdError, errorMessage, isTrgwdError } from '../../errors.js';
 import type { Context } from '../../mg/context.js';
 import type { MediaPlane, StreamPreparation } from '../../mg/media-plane.js';
 import type { Closable } from '../../mg/resource.js';
 import type { Stream } from '../../mg/stream.js';
 import type { Termination } from '../../mg/termination.js';
-import type { StoredProperty, StoredSignals } from '../../mg/types.js';
+import type { StoredSignals } from '../../mg/types.js';
 import type { UdpPortLease } from '../../bearer/ports.js';
 import type { Forwarder, LegConfig } from '../../bearer/udp/forwarder.js';
-import { attachStreamCounters } from '../../bearer/udp/udp-plane.js';
-import type { PolicerConfig } from '../../bearer/udp/policer.js';
+import { acceptsIn, attachStreamCounters, policerOf, sendsOut } from '../../bearer/udp/udp-plane.js';
 import { silentLogger, type Logger } from '../../observe/log.js';
 import { normaliseHash, remotePins } from '../fingerprint.js';
 import type { TlsPeerPin } from '../types.js';
@@ -194,30 +192,6 @@ export function checkDtlsRemote(remote: readonly SdpGroup[]): TlsPeerPin[] {
   return pins;
 }
 
-function prop(props: readonly StoredProperty[], name: string): StoredProperty['value'] | undefined {
-  const lower = name.toLowerCase();
-  return props.find((p) => p.name.toLowerCase() === lower)?.value;
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
-
-/** tman policing of the leg (PROFILE §9), on the UDPTL payload. */
-function policerOf(props: readonly StoredProperty[]): PolicerConfig | undefined {
-  if (prop(props, 'tman/pol') !== true) return undefined;
-  const sdr = num(prop(props, 'tman/sdr'));
-  if (sdr === undefined || sdr <= 0) return undefined;
-  return {
-    sdr,
-    mbs: num(prop(props, 'tman/mbs')),
-    pdr: num(prop(props, 'tman/pdr')),
-    dvt: num(prop(props, 'tman/dvt')),
-  };
-}
-
-const acceptsIn = (m: StreamMode): boolean => m === 'sendRecv' || m === 'recvOnly';
-const sendsOut = (m: StreamMode): boolean => m === 'sendRecv' || m === 'sendOnly';
 
 /**
  * The Forwarder side of a DTLS leg, shaped as the dgram Socket the Forwarder uses: `send` encrypts
