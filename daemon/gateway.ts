@@ -79,7 +79,7 @@ export class Gateway {
         relatchPackets: config.media.relatchPackets,
         statsFlushMs: config.media.statsFlushMs,
         // e2ae SRTP (PROFILE §4): RTP/SAVP(F) streams with a=crypto
-        security: new SrtpE2ae({ ...config.srtp, statsFlushMs: config.media.statsFlushMs, metrics: this.metrics, log: this.log.child({ part: 'srtp' }) }),
+        security: new SrtpE2ae({ ...config.srtp, metrics: this.metrics, log: this.log.child({ part: 'srtp' }) }),
         metrics: this.metrics,
         log: this.log.child({ part: 'udp' }),
       }),

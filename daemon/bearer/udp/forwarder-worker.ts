@@ -9,14 +9,24 @@
  *   chunk   { index, sab }                     a block of leg counter slots
  *   add     { id, slot, bind, cfg }            bind the sockets, start the leg
  *   cfg     { id, cfg } / targets { id, media, rtcp }
+ *   sec     { id, spec }                       the leg's portable security (null: none): built here
  *   remove  { id }                             stop the leg, close its sockets, answer `removed`
  *   close   {}                                 stop everything and exit
  * Messages out: ready {} (listening), bound { id } (its sockets are bound), removed { id },
- * latched { id, socket, address, port, relatch }, bindFailed { id, port, message }.
+ * latched { id, socket, address, port, relatch }, bindFailed { id, port, message },
+ * secEvent { id, e } (an event of the leg's security transforms).
  */
 import type { Socket } from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CNT_SLOTS, LocalForwarder, TOTALS_LENGTH, type LegConfig } from './forwarder.js';
+import {
+  CNT_SLOTS,
+  LocalForwarder,
+  TOTALS_LENGTH,
+  type LegConfig,
+  type SecurityEvent,
+  type SecuritySpec,
+} from './forwarder.js';
+import { buildSecurity } from './worker-security.js';
 import { closeMediaSocket, createMediaSocket } from './sockets.js';
 
 export interface BindSpec {
@@ -50,6 +60,7 @@ export type ToWorker =
       readonly media: readonly number[];
       readonly rtcp: readonly number[];
     }
+  | { readonly t: 'sec'; readonly id: number; readonly spec: SecuritySpec | null }
   | { readonly t: 'remove'; readonly id: number }
   | { readonly t: 'close' };
 
@@ -65,7 +76,8 @@ export type FromWorker =
       readonly port: number;
       readonly relatch: boolean;
     }
-  | { readonly t: 'bindFailed'; readonly id: number; readonly port: number; readonly message: string };
+  | { readonly t: 'bindFailed'; readonly id: number; readonly port: number; readonly message: string }
+  | { readonly t: 'secEvent'; readonly id: number; readonly e: SecurityEvent };
 
 function run(): void {
   const port = parentPort;
@@ -148,6 +160,20 @@ function run(): void {
       case 'targets':
         fwd.setTargets(m.id, m.media, m.rtcp);
         break;
+      case 'sec': {
+        const { id, spec } = m;
+        fwd.setSecurity(
+          id,
+          spec === null
+            ? undefined
+            : {
+                spec,
+                build: (prev, env) => buildSecurity(spec, prev, env),
+                onEvent: (e) => post({ t: 'secEvent', id, e }),
+              },
+        );
+        break;
+      }
       case 'remove':
         binding.delete(m.id);
         fwd.removeLeg(m.id);

@@ -78,10 +78,10 @@ export interface LegConfig {
 }
 
 /**
- * Media security on a leg (e2ae SRTP/SRTCP termination, tls/srtp/e2ae.ts). Called on the packet path:
- * never throws. A leg with security unprotects what it receives before it counts, polices (so policing
- * sees the packet without the security overhead, PROFILE §9) or latches to it: a new source is only
- * latched to once a packet from it authenticated.
+ * Media security on a leg (e2ae SRTP/SRTCP termination, tls/srtp/e2ae.ts): its per-packet transforms.
+ * Called on the packet path: never throws. A leg with security unprotects what it receives before it
+ * counts, polices (so policing sees the packet without the security overhead, PROFILE §9) or latches
+ * to it: a new source is only latched to once a packet from it authenticated.
  */
 export interface LegSecurity {
   /** Unprotects a received packet in place; returns its new length, or < 0 to drop it (counted by the hook). */
@@ -90,6 +90,45 @@ export interface LegSecurity {
   outbound(buf: Buffer, len: number, rtcp: boolean): Buffer | undefined;
   /** Frees what the transforms hold; called by the owner when it replaces or removes them. */
   close?(): void;
+}
+
+/** A structured-cloneable description of a leg's security; `kind` names its builder (worker-security.ts). */
+export interface SecuritySpec {
+  readonly kind: string;
+}
+
+/** What a transform reports besides packets (rare: key lifetimes, setup errors, contexts opened). */
+export interface SecurityEvent {
+  readonly kind: string;
+  readonly dir?: 'in' | 'out' | undefined;
+  readonly key?: number | undefined;
+  readonly delta?: number | undefined;
+  readonly message?: string | undefined;
+}
+
+/** Where transforms count and report: the leg they serve (its CNT counters, its realm's totals). */
+export interface TransformEnv {
+  /** The leg's counters (CNT: securityAuthFail, securityReplay). */
+  readonly cnt: Float64Array;
+  /** The leg's realm totals (TOTALS layout; the security block at SEC_BASE). */
+  readonly totals: Float64Array;
+  event(e: SecurityEvent): void;
+}
+
+/**
+ * Security that can run on any thread: the forwarder running the leg builds the transforms (build)
+ * where the sockets are, from the spec when that is another thread; their events come back to
+ * onEvent on the owner's thread. The forwarder owns the transforms it built and closes them.
+ */
+export interface PortableSecurity {
+  readonly spec: SecuritySpec;
+  /** The transforms, on this thread; they take over from `prev` (the leg's current ones) what stays. */
+  build(prev: LegSecurity | undefined, env: TransformEnv): LegSecurity;
+  onEvent(e: SecurityEvent): void;
+}
+
+export function isPortable(s: LegSecurity | PortableSecurity | undefined): s is PortableSecurity {
+  return s !== undefined && 'spec' in s;
 }
 
 export interface LegSockets {
@@ -132,8 +171,12 @@ export const CNT = Object.freeze({
   policedOctets: 7,
   lastRx: 8,
   lastTx: 9,
+  /** Packets whose authentication failed (srtp/af). */
+  securityAuthFail: 10,
+  /** Replayed or too old packets (srtp/rf). */
+  securityReplay: 11,
 });
-export const CNT_SLOTS = 10;
+export const CNT_SLOTS = 12;
 
 export function newLegCounters(): Float64Array {
   const c = new Float64Array(CNT_SLOTS);
@@ -175,10 +218,14 @@ export type MediaProtocol = (typeof PROTOCOLS)[number];
 
 /**
  * Per-realm totals for Prometheus, in one Float64Array: for protocol p (PROTOCOLS index) and direction
- * d (0 rx, 1 tx), packets at `4p + 2d` and bytes at `4p + 2d + 1`; drops by reason at `DROP_BASE + r`.
+ * d (0 rx, 1 tx), packets at `4p + 2d` and bytes at `4p + 2d + 1`; drops by reason at `DROP_BASE + r`;
+ * then SEC_LENGTH numbers the security transforms count in (their layout: tls/srtp/transform.ts), so
+ * they reach the owner the way the rest does, from any thread.
  */
 export const DROP_BASE = PROTOCOLS.length * 4;
-export const TOTALS_LENGTH = DROP_BASE + DROP_REASONS.length;
+export const SEC_BASE = DROP_BASE + DROP_REASONS.length;
+export const SEC_LENGTH = 12;
+export const TOTALS_LENGTH = SEC_BASE + SEC_LENGTH;
 const P_RTP = 0;
 const P_RTCP = 1;
 const P_UDPTL = 2;
@@ -196,6 +243,9 @@ export interface ForwarderListener {
   latched?(id: number, socket: 'rtp' | 'rtcp', address: string, port: number, relatch: boolean): void;
 }
 
+/** A leg's security: portable (runs where the leg runs), or transforms of this thread (pin the leg here). */
+export type AnySecurity = LegSecurity | PortableSecurity;
+
 /** The forwarding path, whichever thread runs it. */
 export interface Forwarder {
   /**
@@ -207,8 +257,11 @@ export interface Forwarder {
   configure(id: number, cfg: LegConfig): void;
   /** Where media (RTP/UDPTL) and RTCP received on leg `id` go: other legs' ids (of its group). */
   setTargets(id: number, media: readonly number[], rtcp: readonly number[]): void;
-  /** Security transforms of a leg (undefined: none). */
-  setSecurity(id: number, security: LegSecurity | undefined): void;
+  /**
+   * A leg's security (undefined: none). Portable security is built where the leg runs (the forwarder
+   * owns and closes what it built); plain transforms are the caller's and keep the leg on its thread.
+   */
+  setSecurity(id: number, security: AnySecurity | undefined): void;
   /**
    * Removes a leg; its sockets are no longer read or written. A promise when that happens later (a
    * worker thread closes the sockets it bound): the ports are free once it resolves.
@@ -280,6 +333,8 @@ class Leg {
   rtcpPortHigh = 65535;
   policer: Policer | undefined;
   security: LegSecurity | undefined;
+  /** The portable security `security` was built from (this forwarder owns and closes the transforms). */
+  portable: PortableSecurity | undefined;
   clock: Float64Array = clockTable(new Map());
   readonly stats = new RtpReceiveStats();
   targets: Leg[] = [];
@@ -700,6 +755,19 @@ class Leg {
     return true;
   }
 
+  /** Replaces the security (closing transforms built here that are not handed on). */
+  secure(s: AnySecurity | undefined): void {
+    const built = this.portable !== undefined ? this.security : undefined;
+    if (isPortable(s)) {
+      this.portable = s;
+      this.security = s.build(built, new LegTransformEnv(this, s));
+    } else {
+      this.portable = undefined;
+      this.security = s;
+    }
+    if (built !== undefined && built !== this.security) built.close?.();
+  }
+
   relatchRtcp(address: string, port: number): boolean {
     if (this.rtcpCandCount > 0 && address === this.rtcpCandAddr && port === this.rtcpCandPort) {
       this.rtcpCandCount++;
@@ -714,6 +782,29 @@ class Leg {
     this.rtcpPort = port;
     this.engine.listener?.latched?.(this.id, 'rtcp', address, port, true);
     return true;
+  }
+}
+
+/** Where the transforms built from `owner` count (the leg's counters and current realm) and report (owner). */
+class LegTransformEnv implements TransformEnv {
+  readonly #leg: Leg;
+  readonly #owner: PortableSecurity;
+
+  constructor(leg: Leg, owner: PortableSecurity) {
+    this.#leg = leg;
+    this.#owner = owner;
+  }
+
+  get cnt(): Float64Array {
+    return this.#leg.cnt;
+  }
+
+  get totals(): Float64Array {
+    return this.#leg.totals;
+  }
+
+  event(e: SecurityEvent): void {
+    this.#owner.onEvent(e);
   }
 }
 
@@ -791,10 +882,8 @@ export class LocalForwarder implements Forwarder {
     for (const t of leg.rtcpTargets) t.sources.add(leg);
   }
 
-  setSecurity(id: number, security: LegSecurity | undefined): void {
-    const leg = this.#legs.get(id);
-    if (leg === undefined) return;
-    leg.security = security;
+  setSecurity(id: number, security: AnySecurity | undefined): void {
+    this.#legs.get(id)?.secure(security);
   }
 
   removeLeg(id: number): void {
@@ -810,6 +899,7 @@ export class LocalForwarder implements Forwarder {
     for (const t of leg.targets) t.sources.delete(leg);
     for (const t of leg.rtcpTargets) t.sources.delete(leg);
     leg.detach();
+    leg.secure(undefined);
   }
 
   /** The leg's RTP socket is connect()ed to its latched source (tests, diagnostics). */

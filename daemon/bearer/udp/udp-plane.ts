@@ -73,12 +73,15 @@ import {
   DROP_REASONS,
   LocalForwarder,
   PROTOCOLS,
+  SEC_BASE,
+  SEC_LENGTH,
   epochNow,
+  isPortable,
+  type AnySecurity,
   type Endpoint,
   type Forwarder,
   type LegConfig,
   type LegKind,
-  type LegSecurity,
   type LegSockets,
 } from './forwarder.js';
 import { canonicalAddress, parseSam, parseSpr } from './latch.js';
@@ -108,12 +111,18 @@ export const QUALITY_EVENT = 'nt/qualert';
 export interface UdpStreamSecurity {
   /** Fills the `$` values it owns (inline:$) and checks a=crypto; throws a TrgwdError to fail the command. */
   prepareStream(p: StreamPreparation): void | Promise<void>;
-  /** The leg's transforms after a change (undefined: none); `current` is what the leg has now. */
+  /**
+   * The leg's security after a change (undefined: none); `current` is what the leg has now, `counters`
+   * the leg's (CNT: the transforms count failures there, wherever the leg runs).
+   */
   legSecurity(
     stream: Stream,
     termination: Termination,
-    current: LegSecurity | undefined,
-  ): LegSecurity | undefined;
+    current: AnySecurity | undefined,
+    counters: Float64Array | undefined,
+  ): AnySecurity | undefined;
+  /** The security block (SEC_BASE..) of a realm's totals since the last flush, summed over threads. */
+  addTotals?(block: Float64Array): void;
   /** With the plane (after its legs). */
   close?(): void;
 }
@@ -148,7 +157,7 @@ class LegRecord implements Closable {
   kind: LegKind;
   cfg: LegConfig;
   realm: string;
-  security: LegSecurity | undefined;
+  security: AnySecurity | undefined;
   /** The forwarder's counters of this leg (CNT). */
   view: Float64Array | undefined;
   /** Undoes attachStreamCounters(). */
@@ -516,18 +525,19 @@ export class UdpMediaPlane implements MediaPlane {
       this.forwarder.configure(rec.id, cfg);
     }
     if (this.#security !== undefined && SRTP.has(transport) && (hasCryptoLine(s.local) || hasCryptoLine(s.remote))) {
-      const sec = this.#security.legSecurity(s, t, rec.security);
+      const sec = this.#security.legSecurity(s, t, rec.security, rec.view);
       if (sec !== rec.security) {
         const prev = rec.security;
         rec.security = sec;
         this.forwarder.setSecurity(rec.id, sec);
-        prev?.close?.();
+        // transforms built from portable security are the forwarder's; plain ones are ours
+        if (!isPortable(prev)) prev?.close?.();
       }
     } else if (rec.security !== undefined) {
       const prev = rec.security;
       rec.security = undefined;
       this.forwarder.setSecurity(rec.id, undefined);
-      prev.close?.();
+      if (!isPortable(prev)) prev.close?.();
     }
     this.#setWatch(rec, t);
     if (!rec.dscpWarned && s.property('ds/dscp') !== undefined) {
@@ -618,7 +628,7 @@ export class UdpMediaPlane implements MediaPlane {
     this.#pendingWatch.delete(rec);
     this.#kinds[rec.kind]--;
     const gone = this.forwarder.removeLeg(rec.id);
-    rec.security?.close?.();
+    if (!isPortable(rec.security)) rec.security?.close?.();
     rec.security = undefined;
     // a worker still has the ports bound: they go back to the PortManager once it let go of them
     if (gone !== undefined) rec.stream.lingerPorts(gone);
@@ -751,6 +761,7 @@ export class UdpMediaPlane implements MediaPlane {
         const n = t[DROP_BASE + r]!;
         if (n > 0) m.mediaDropped.inc({ realm, reason: DROP_REASONS[r]! }, n);
       }
+      this.#security?.addTotals?.(t.subarray(SEC_BASE, SEC_BASE + SEC_LENGTH));
     });
   }
 }

@@ -5,10 +5,15 @@
  *
  * Sharding is by group (the context): every leg of a group lives on one thread, because a leg sends
  * out of its peer leg's socket. A new group goes to the worker with the fewest legs. A leg whose group
- * changes (Move) or whose group gets a security transform (functions cannot cross threads) moves: its
- * old thread stops it and closes its sockets, its new thread binds the same ports and starts it
- * (media of that leg pauses for that long). Groups with security, or with a leg on sockets that cannot
- * move (LegSockets.pinned: the DTLS plane's shim), run on the main thread.
+ * changes (Move) or whose group gets plain security transforms (functions cannot cross threads) moves:
+ * its old thread stops it and closes its sockets, its new thread binds the same ports and starts it
+ * (media of that leg pauses for that long). Groups with plain transforms, or with a leg on sockets that
+ * cannot move (LegSockets.pinned: the DTLS plane's shim), run on the main thread.
+ *
+ * Portable security (e2ae SRTP: forwarder.ts PortableSecurity) runs where the leg runs: its spec goes
+ * to the worker (`sec`), which builds the transforms (worker-security.ts); their events come back
+ * (`secEvent`) to the security object's onEvent here. A leg that moves between threads gets its
+ * transforms built afresh there (for SRTP: new contexts, ROC 0), as after a rekey of both directions.
  *
  * Sockets: the PortManager binds in the main thread (so a port it lends is known free). For a leg on
  * a worker, the main thread takes the ports from the lease (LegSockets.bound, else asks the sockets),
@@ -40,10 +45,12 @@ import {
   newLegCounters,
   TOTALS_LENGTH,
   type Forwarder,
+  isPortable,
+  type AnySecurity,
   type ForwarderListener,
   type LegConfig,
-  type LegSecurity,
   type LegSockets,
+  type PortableSecurity,
 } from './forwarder.js';
 import type { BindSpec, FromWorker, ToWorker, WorkerInit } from './forwarder-worker.js';
 import { closeMediaSocket, createMediaSocket } from './sockets.js';
@@ -86,7 +93,9 @@ interface Rec {
   shard: number;
   media: readonly number[];
   rtcp: readonly number[];
-  security: LegSecurity | undefined;
+  security: AnySecurity | undefined;
+  /** The last portable security the leg had: its transforms' last events (contexts freed) go there. */
+  lastPortable: PortableSecurity | undefined;
   /** Sockets the main thread runs the leg on (the caller's, or ours after a move). */
   mainSockets: LegSockets | undefined;
   /** mainSockets were bound here (close them when the leg leaves the main thread). */
@@ -103,6 +112,11 @@ interface Rec {
 interface Group {
   shard: number;
   readonly legs: Set<Rec>;
+}
+
+/** The leg has security transforms that are functions of this thread (not portable). */
+function hasPlainSecurity(rec: Rec): boolean {
+  return rec.security !== undefined && !isPortable(rec.security);
 }
 
 /** Starts a worker on forwarder-worker (TypeScript sources: through tsx, registered in the worker). */
@@ -301,6 +315,7 @@ export class ShardedForwarder implements Forwarder {
       media: [],
       rtcp: [],
       security: undefined,
+      lastPortable: undefined,
       mainSockets: undefined,
       ownSockets: false,
       pinned,
@@ -331,7 +346,7 @@ export class ShardedForwarder implements Forwarder {
       rec.group = cfg.group;
       const g = this.#group(cfg.group);
       g.legs.add(rec);
-      if (rec.pinned && g.shard !== MAIN) this.#toMain(g);
+      if ((rec.pinned || hasPlainSecurity(rec)) && g.shard !== MAIN) this.#toMain(g);
       if ((rec.moveTo ?? rec.shard) !== g.shard) {
         this.#move(rec, g.shard);
         return;
@@ -351,17 +366,20 @@ export class ShardedForwarder implements Forwarder {
     this.#sendTargets(rec);
   }
 
-  setSecurity(id: number, security: LegSecurity | undefined): void {
+  setSecurity(id: number, security: AnySecurity | undefined): void {
     const rec = this.#live(id);
     if (rec === undefined) return;
     rec.security = security;
+    if (isPortable(security)) rec.lastPortable = security;
     const g = this.#groupOf(rec);
-    if (security !== undefined && g !== undefined && g.shard !== MAIN) {
-      // transforms are functions: the whole group runs where they live
+    if (hasPlainSecurity(rec) && g !== undefined && g.shard !== MAIN) {
+      // plain transforms are functions: the whole group runs where they live
       this.#toMain(g);
       return;
     }
-    if (rec.shard === MAIN && rec.moveTo === undefined) this.#main.setSecurity(id, security);
+    if (rec.moveTo !== undefined) return; // the move hands it over
+    if (rec.shard === MAIN) this.#main.setSecurity(id, security);
+    else this.#post(rec.shard, { t: 'sec', id, spec: isPortable(security) ? security.spec : null });
   }
 
   removeLeg(id: number): Promise<void> | void {
@@ -476,6 +494,7 @@ export class ShardedForwarder implements Forwarder {
     if (s !== undefined) s.legs++;
     if (s?.alive === true) this.#unsettled(rec.id);
     this.#post(shard, { t: 'add', id: rec.id, slot: rec.slot, bind: rec.bind, cfg: rec.cfg });
+    if (isPortable(rec.security)) this.#post(shard, { t: 'sec', id: rec.id, spec: rec.security.spec });
     if (rec.media.length > 0 || rec.rtcp.length > 0) this.#sendTargets(rec);
   }
 
@@ -605,6 +624,11 @@ export class ShardedForwarder implements Forwarder {
       case 'latched':
         this.#listener?.latched?.(m.id, m.socket, m.address, m.port, m.relatch);
         break;
+      case 'secEvent': {
+        // events of transforms the worker built, to the security they were built from (or its successor)
+        this.#recs.get(m.id)?.lastPortable?.onEvent(m.e);
+        break;
+      }
       case 'bindFailed': {
         const rec = this.#recs.get(m.id);
         if (rec === undefined || (rec.moveTo === undefined && rec.shard === shard.index))

@@ -2,7 +2,7 @@
  * SrtpLeg key lifetimes with several master keys on one a=crypto line (RFC 4568 §6.1: the lifetime is
  * per key): the sender moves to the line's next key (by MKI) when one is used up, and stops only when
  * every key is; the receiver counts against all keys' lifetimes together. No sockets: the leg's
- * transforms are called directly, the peer is our binding.
+ * transforms are built and called as the forwarder does (FakeLeg), the peer is our binding.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,8 @@ import type { Termination } from '../../../../daemon/mg/termination.js';
 import { silentLogger } from '../../../../daemon/observe/log.js';
 import { nativeAvailable } from '../../../../daemon/tls/srtp/binding.js';
 import { cryptoToSessionParams, parseCryptoAttr } from '../../../../daemon/tls/srtp/crypto-attr.js';
-import { SrtpE2ae, type SrtpLeg } from '../../../../daemon/tls/srtp/e2ae.js';
+import { SrtpE2ae } from '../../../../daemon/tls/srtp/e2ae.js';
+import { FakeLeg } from './helpers.js';
 import { SrtpSession } from '../../../../daemon/tls/srtp/session.js';
 
 const skip = nativeAvailable() ? false : 'native addon not built (npm run build:native)';
@@ -47,7 +48,8 @@ test('outbound: the line`s next key (next MKI) takes over when one key`s lifetim
   const s = new Stream(1);
   s.local = sdp(TWO_KEYS);
   const raised: string[] = [];
-  const leg = e2ae.legSecurity(s, fakeTermination(raised), undefined) as SrtpLeg;
+  const leg = new FakeLeg();
+  leg.secure(e2ae.legSecurity(s, fakeTermination(raised), undefined, leg.cnt));
   const rx = new SrtpSession('inbound', cryptoToSessionParams(parseCryptoAttr(TWO_KEYS)));
   try {
     const mkis: number[] = [];
@@ -72,13 +74,14 @@ test('outbound: one key with a lifetime: notice at the share, then nothing is pr
   const s = new Stream(1);
   s.local = sdp(`1 AES_CM_128_HMAC_SHA1_80 inline:${K1}|6`);
   const raised: string[] = [];
-  const leg = e2ae.legSecurity(s, fakeTermination(raised), undefined) as SrtpLeg;
+  const leg = new FakeLeg();
+  leg.secure(e2ae.legSecurity(s, fakeTermination(raised), undefined, leg.cnt));
   try {
     const ok = [];
     for (let seq = 1; seq <= 8; seq++) ok.push(leg.outbound(rtp(seq), 32, false) !== undefined);
     assert.deepEqual(ok, [true, true, true, true, true, true, false, false]);
     assert.deepEqual(raised, ['srtp/rekey out']);
-    assert.equal(e2ae.totals[4 + 4], 2, 'two drops counted key_expired');
+    assert.equal(leg.srtpTotals[4 + 4], 2, 'two drops counted key_expired');
   } finally {
     leg.close();
   }
@@ -91,7 +94,8 @@ test('inbound: packets on any key of the line count against all keys` lifetimes 
   s.local = sdp(`1 AES_CM_128_HMAC_SHA1_80 inline:${K1}`);
   s.remote = sdp(line);
   const raised: string[] = [];
-  const leg = e2ae.legSecurity(s, fakeTermination(raised), undefined) as SrtpLeg;
+  const leg = new FakeLeg();
+  leg.secure(e2ae.legSecurity(s, fakeTermination(raised), undefined, leg.cnt));
   // the peer sends with its second key (MKI 2) from the start
   const tx = new SrtpSession('outbound', { ...cryptoToSessionParams(parseCryptoAttr(line)), sendKeyIndex: 1 });
   try {

@@ -18,6 +18,7 @@ import {
   parseCryptoAttr,
 } from '../../../../daemon/tls/srtp/crypto-attr.js';
 import { REKEY_EVENT, SrtpE2ae, SrtpLeg, SRTP_FAILURES } from '../../../../daemon/tls/srtp/e2ae.js';
+import { SRTP_TOTALS } from '../../../../daemon/tls/srtp/transform.js';
 import {
   SRTP_RESULT,
   SrtpSession,
@@ -25,7 +26,7 @@ import {
   type SrtpSuite,
 } from '../../../../daemon/tls/srtp/session.js';
 import { metricValue } from '../../../helpers/daemon.js';
-import { rtcpPacket, rtpPacket, skipWithoutNative } from './helpers.js';
+import { FakeLeg, rtcpPacket, rtpPacket, skipWithoutNative } from './helpers.js';
 
 const skip = skipWithoutNative();
 const AES80: SrtpSuite = 'AES_CM_128_HMAC_SHA1_80';
@@ -99,18 +100,27 @@ function protect(s: SrtpSession, pkt: Buffer, rtcp = false): Buffer {
 }
 
 /** What the forwarder does with a received packet: unprotect in place; the plain bytes or the code. */
-function receive(leg: SrtpLeg, pkt: Buffer, rtcp = false): Buffer | number {
+function receive(leg: FakeLeg, pkt: Buffer, rtcp = false): Buffer | number {
   const b = Buffer.from(pkt);
   const n = leg.inbound(b, b.length, rtcp);
   return n < 0 ? n : b.subarray(0, n);
 }
 
-function failures(leg: SrtpLeg): Record<string, number> {
+function failures(leg: FakeLeg): Record<string, number> {
   const out: Record<string, number> = {};
+  const t = leg.srtpTotals;
   SRTP_FAILURES.forEach((r, i) => {
-    if (leg.failures[i]! > 0) out[r] = leg.failures[i]!;
+    if (t[SRTP_TOTALS.failures + i]! > 0) out[r] = t[SRTP_TOTALS.failures + i]!;
   });
   return out;
+}
+
+/** A leg keyed by e2ae for `stream` (what the media plane does). */
+function keyed(e: SrtpE2ae, stream: Stream, term: Termination): FakeLeg {
+  const leg = new FakeLeg();
+  const sec = e.legSecurity(stream, term, undefined, leg.cnt);
+  assert.ok(sec instanceof SrtpLeg);
+  return leg.secure(sec);
 }
 
 describe('SrtpE2ae / SrtpLeg', { skip }, () => {
@@ -119,8 +129,7 @@ describe('SrtpE2ae / SrtpLeg', { skip }, () => {
     const ue = keyLine();
     const ours = keyLine();
     const { stream, term } = fakes([ours], [ue]);
-    const leg = e.legSecurity(stream, term, undefined) as SrtpLeg;
-    assert.ok(leg instanceof SrtpLeg);
+    const leg = keyed(e, stream, term);
     assert.equal(e.contexts, 2);
     const plain = rtpPacket({ seq: 1, ssrc: 7 });
     assert.deepEqual(receive(leg, protect(session('outbound', ue), plain)), plain);
@@ -136,10 +145,10 @@ describe('SrtpE2ae / SrtpLeg', { skip }, () => {
     assert.deepEqual(rtcp, copy, 'outbound never writes into the packet it was given');
     assert.equal(srtcp.length, rtcp.length + 14);
     assert.deepEqual(receive(leg, protect(session('outbound', ue), rtcp, true), true), rtcp);
-    assert.equal(e.totals[0], 1, 'protect rtp');
-    assert.equal(e.totals[1], 1, 'protect rtcp');
-    assert.equal(e.totals[2], 1, 'unprotect rtp');
-    assert.equal(e.totals[3], 1, 'unprotect rtcp');
+    assert.equal(leg.srtpTotals[0], 1, 'protect rtp');
+    assert.equal(leg.srtpTotals[1], 1, 'protect rtcp');
+    assert.equal(leg.srtpTotals[2], 1, 'unprotect rtp');
+    assert.equal(leg.srtpTotals[3], 1, 'unprotect rtcp');
     leg.close();
     leg.close();
     assert.equal(e.contexts, 0, 'close frees both, once');
@@ -149,7 +158,7 @@ describe('SrtpE2ae / SrtpLeg', { skip }, () => {
     const e = new SrtpE2ae();
     const ue = keyLine(AES80, 1, '|1:2');
     const { stream, term } = fakes([keyLine()], [ue]);
-    const leg = e.legSecurity(stream, term, undefined) as SrtpLeg;
+    const leg = keyed(e, stream, term);
     const tx = session('outbound', ue);
     const p1 = protect(tx, rtpPacket({ seq: 1, ssrc: 7 }));
     assert.ok(Buffer.isBuffer(receive(leg, p1)));
@@ -169,7 +178,7 @@ describe('SrtpE2ae / SrtpLeg', { skip }, () => {
     leg.close();
     // a stream keyed one way only: the other direction has no key
     const half = fakes([keyLine()], []);
-    const l2 = e.legSecurity(half.stream, half.term, undefined) as SrtpLeg;
+    const l2 = keyed(e, half.stream, half.term);
     assert.equal(e.contexts, 1);
     assert.ok(l2.inbound(Buffer.from(p1), p1.length, false) < 0);
     assert.deepEqual(failures(l2), { no_key: 1 });
@@ -183,10 +192,12 @@ describe('SrtpE2ae / SrtpLeg', { skip }, () => {
     const ue1 = keyLine();
     const ours = keyLine();
     const f = fakes([ours], [ue1]);
-    const leg1 = e.legSecurity(f.stream, f.term, undefined) as SrtpLeg;
-    assert.equal(e.legSecurity(f.stream, f.term, leg1), leg1, 'same lines: same leg');
+    const leg = new FakeLeg();
+    const sec1 = e.legSecurity(f.stream, f.term, undefined, leg.cnt);
+    leg.secure(sec1);
+    assert.equal(e.legSecurity(f.stream, f.term, sec1, leg.cnt), sec1, 'same lines: same leg');
     const rx = session('inbound', ours);
-    const send = (leg: SrtpLeg, seq: number): number => {
+    const send = (leg: FakeLeg, seq: number): number => {
       const p = rtpPacket({ seq: seq & 0xffff, ssrc: 9 });
       const out = leg.outbound(p, p.length, false);
       assert.ok(out !== undefined);
@@ -194,27 +205,29 @@ describe('SrtpE2ae / SrtpLeg', { skip }, () => {
       return rx.unprotectRtp(b, b.length);
     };
     // wrap the sequence so that the kept context has ROC 1
-    for (let seq = 65534; seq <= 65538; seq++) assert.ok(send(leg1, seq) > 0);
+    for (let seq = 65534; seq <= 65538; seq++) assert.ok(send(leg, seq) > 0);
     const p = rtpPacket({ seq: 1, ssrc: 7 });
     const tx1 = session('outbound', ue1);
-    assert.ok(Buffer.isBuffer(receive(leg1, protect(tx1, p))));
+    assert.ok(Buffer.isBuffer(receive(leg, protect(tx1, p))));
+    const tx1before = leg.tx;
     // new Remote key
     const ue2 = keyLine();
     f.stream.remote = groups([ue2]);
-    const leg2 = e.legSecurity(f.stream, f.term, leg1) as SrtpLeg;
-    assert.notEqual(leg2, leg1);
-    assert.equal(e.contexts, 3, 'the new inbound context, before the old leg is closed');
-    leg1.close(); // what the plane does once the forwarder has the new leg
-    assert.equal(e.contexts, 2);
+    const sec2 = e.legSecurity(f.stream, f.term, sec1, leg.cnt);
+    assert.ok(sec2 instanceof SrtpLeg);
+    assert.notEqual(sec2, sec1);
+    leg.secure(sec2); // the forwarder builds the new transforms, then closes the old ones
+    assert.notEqual(leg.tx, tx1before);
+    assert.equal(e.contexts, 2, 'the old inbound context freed, the outbound one handed over');
     assert.equal(liveSrtpSessions(), live + 2 + 2, 'two of ours, two of the test');
-    assert.ok(send(leg2, 65539) > 0, 'the outbound context goes on (ROC 1)');
+    assert.ok(send(leg, 65539) > 0, 'the outbound context goes on (ROC 1)');
     assert.equal(
-      receive(leg2, protect(session('outbound', ue1), rtpPacket({ seq: 2, ssrc: 7 }))),
+      receive(leg, protect(session('outbound', ue1), rtpPacket({ seq: 2, ssrc: 7 }))),
       SRTP_RESULT.AUTH_FAIL,
     );
-    assert.ok(Buffer.isBuffer(receive(leg2, protect(session('outbound', ue2), p))), 'fresh inbound context');
-    assert.equal(f.stream.extraStatistics.get('srtp/af')!(), 1, 'counts carry over to the new leg');
-    leg2.close();
+    assert.ok(Buffer.isBuffer(receive(leg, protect(session('outbound', ue2), p))), 'fresh inbound context');
+    assert.equal(f.stream.extraStatistics.get('srtp/af')!(), 1, 'counts carry over to the new transforms');
+    leg.close();
     assert.equal(e.contexts, 0);
     for (const s of opened.splice(0)) s.destroy();
     assert.equal(liveSrtpSessions(), live);
@@ -225,7 +238,7 @@ describe('SrtpE2ae / SrtpLeg', { skip }, () => {
     const ue = keyLine(AES80, 1, '|8');
     const ours = keyLine(AES80, 1, '|6');
     const f = fakes([ours], [ue]);
-    const leg = e.legSecurity(f.stream, f.term, undefined) as SrtpLeg;
+    const leg = keyed(e, f.stream, f.term);
     const tx = session('outbound', ue);
     const results: boolean[] = [];
     for (let seq = 1; seq <= 10; seq++) {
@@ -250,27 +263,22 @@ describe('SrtpE2ae / SrtpLeg', { skip }, () => {
     leg.close();
   });
 
-  it('flushMetrics: packet and failure totals to Prometheus, once; the contexts gauge follows', async () => {
+  it('addTotals: packet and failure totals to Prometheus; the contexts gauge follows', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    const e = new SrtpE2ae({ metrics, statsFlushMs: 3_600_000 });
+    const e = new SrtpE2ae({ metrics });
     const value = async (name: string, labels: Record<string, string> = {}): Promise<number | undefined> =>
       metricValue(await metrics.registry.metrics(), name, labels);
     const ue = keyLine();
     const f = fakes([keyLine()], [ue]);
-    const leg = e.legSecurity(f.stream, f.term, undefined) as SrtpLeg;
+    const leg = keyed(e, f.stream, f.term);
     assert.equal(await value('trgwd_srtp_contexts'), 2);
     const tx = session('outbound', ue);
     const p = protect(tx, rtpPacket({ seq: 1, ssrc: 7 }));
     receive(leg, p);
     receive(leg, p);
-    e.flushMetrics();
-    e.flushMetrics();
+    e.addTotals(leg.srtpTotals);
     assert.equal(await value('trgwd_srtp_packets_total', { operation: 'unprotect', protocol: 'rtp' }), 1);
     assert.equal(await value('trgwd_srtp_failures_total', { reason: 'replay_fail' }), 1);
-    assert.ok(
-      e.totals.every((t) => t === 0),
-      'totals reset by the flush',
-    );
     leg.close();
     assert.equal(await value('trgwd_srtp_contexts'), 0);
     e.close();

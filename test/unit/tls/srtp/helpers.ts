@@ -1,6 +1,17 @@
 /**
- * Shared helpers for the SRTP tests: whether the native addon is there, and RTP/RTCP packet builders.
+ * Shared helpers for the SRTP tests: whether the native addon is there, RTP/RTCP packet builders, and
+ * a stand-in for the forwarder's leg (FakeLeg).
  */
+import {
+  SEC_BASE,
+  SEC_LENGTH,
+  TOTALS_LENGTH,
+  isPortable,
+  newLegCounters,
+  type AnySecurity,
+  type LegSecurity,
+  type SecurityEvent,
+} from '../../../../daemon/bearer/udp/forwarder.js';
 import { nativeAvailable } from '../../../../daemon/tls/srtp/binding.js';
 import { SRTP_MAX_TRAILER_LENGTH } from '../../../../daemon/tls/srtp/suites.js';
 
@@ -69,4 +80,47 @@ export function withRoom(pkt: Uint8Array, room = SRTP_MAX_TRAILER_LENGTH, fill =
 
 export function hex(s: string): Buffer {
   return Buffer.from(s.replace(/\s+/g, ''), 'hex');
+}
+
+/**
+ * What the forwarder does with a leg's security (forwarder.ts Leg.secure), without sockets: builds
+ * portable security's transforms on this leg's counters and realm totals, hands the previous
+ * transforms over and closes them, and passes packets through.
+ */
+export class FakeLeg {
+  readonly cnt = newLegCounters();
+  readonly totals = new Float64Array(TOTALS_LENGTH);
+  security: AnySecurity | undefined;
+  tx: LegSecurity | undefined;
+
+  /** `sec` becomes the leg's security (what the media plane's setSecurity does). */
+  secure(sec: AnySecurity | undefined): this {
+    const built = isPortable(this.security) ? this.tx : undefined;
+    this.security = sec;
+    if (isPortable(sec)) {
+      const env = { cnt: this.cnt, totals: this.totals, event: (e: SecurityEvent) => sec.onEvent(e) };
+      this.tx = sec.build(built, env);
+    } else {
+      this.tx = sec;
+    }
+    if (built !== undefined && built !== this.tx) built.close?.();
+    return this;
+  }
+
+  inbound(buf: Buffer, len: number, rtcp: boolean): number {
+    return this.tx!.inbound(buf, len, rtcp);
+  }
+
+  outbound(buf: Buffer, len: number, rtcp: boolean): Buffer | undefined {
+    return this.tx!.outbound(buf, len, rtcp);
+  }
+
+  /** The SRTP block of the totals (SRTP_TOTALS layout). */
+  get srtpTotals(): Float64Array {
+    return this.totals.subarray(SEC_BASE, SEC_BASE + SEC_LENGTH);
+  }
+
+  close(): void {
+    this.secure(undefined);
+  }
 }
