@@ -14,6 +14,8 @@
 # loopback default, which is only useful with --network host for a local test).
 
 FROM node:20-bookworm AS build
+# libsrtp2-dev and pkg-config: not for the addon (its libsrtp is vendored, native/deps/libsrtp) but
+# asked for by npm ci's preinstall check (scripts/ensure-system-deps.mjs; the C test peer uses them).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ pkg-config libsrtp2-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -28,9 +30,7 @@ ENV npm_config_nodedir=/usr/local
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libsrtp2-1 \
- && rm -rf /var/lib/apt/lists/*
+# No packages: the addon links only libc (libsrtp is built into it, its crypto is Node's OpenSSL).
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules

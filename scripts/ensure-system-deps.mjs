@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Run by `npm ci` (preinstall): makes sure the Debian packages that the native addon builds against
-// are present. As root on Debian/Ubuntu it installs them itself; otherwise it stops with the exact
+// Run by `npm ci` (preinstall): makes sure the Debian packages that the tests' and benches' C
+// libsrtp2 peer (native/test/srtp_peer.c, the independent reference) builds against are present; the
+// addon itself builds libsrtp from native/deps and needs only a C compiler, make and python3. As root on Debian/Ubuntu it installs them itself; otherwise it stops with the exact
 // command to run. Set TRGWD_SKIP_SYSTEM_DEPS=1 to skip (e.g. a distribution that packages them
 // under other names).
 import { execFileSync, spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 /*
- * trgwd_native: the addon's entry point. One addon holds every native part of trgwd (SRTP now,
- * DTLS later) so the process loads one .node file and one set of crypto libraries.
+ * trgwd_native: the addon's entry point. One addon holds every native part of trgwd (SRTP, DTLS)
+ * so the process loads one .node file; both parts use Node's own OpenSSL.
  *
  * NAPI_MODULE_INIT makes the addon context-aware: it may be loaded by the main thread and by
  * worker threads; per-process library set-up (srtp_init) is guarded inside each part.

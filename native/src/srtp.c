@@ -1,7 +1,13 @@
 /*
- * SRTP/SRTCP sessions for trgwd over the system libsrtp2 (plain C, N-API).
+ * SRTP/SRTCP sessions for trgwd over libsrtp 2.5.0 (plain C, N-API).
  *
- * A session is one libsrtp2 session for one direction of one media stream, held by JS as an
+ * libsrtp is vendored in native/deps/libsrtp and built into this addon as a static library (target
+ * "libsrtp" in binding.gyp, symbols hidden) with its OpenSSL crypto backend: AES-ICM, AES-GCM and
+ * HMAC-SHA1 run on Node's own OpenSSL, whose symbols resolve from the node binary as dtls.c's do.
+ * No libsrtp2.so and no NSS in the process: Debian's libsrtp2 does its crypto with NSS, whose cost
+ * per packet grows with the number of live crypto contexts (see native/README.md).
+ *
+ * A session is one libsrtp session for one direction of one media stream, held by JS as an
  * opaque handle (a napi_external) that every call takes first:
  *   inbound  = the key the peer sends with; only unprotectRtp/unprotectRtcp are allowed;
  *   outbound = the key we send with;       only protectRtp/protectRtcp are allowed.
@@ -17,21 +23,26 @@
  * create() and update() read a parameter object and throw an Error with a `code` property
  * (ERR_SRTP_PARAM, ERR_SRTP_INIT) on bad input; that is not the packet path.
  *
- * Memory: destroy() frees the libsrtp2 session and is idempotent; if JS drops the handle without
- * destroy(), the external's finalizer frees it. Key bytes copied from JS are wiped after libsrtp2
+ * Memory: destroy() frees the libsrtp session and is idempotent; if JS drops the handle without
+ * destroy(), the external's finalizer frees it. Key bytes copied from JS are wiped after libsrtp
  * has expanded them.
  */
 #include "addon.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <srtp2/crypto_types.h>
-#include <srtp2/srtp.h>
+/* libsrtp's public headers, from native/deps/libsrtp (include/, crypto/include/) */
+#include "cipher.h"
+#include "crypto_types.h"
+#include "srtp.h"
+
+/* libsrtp's crypto kernel (crypto/include/crypto_kernel.h, not a public header; it would need
+ * libsrtp's config.h): the cipher registered for an id, NULL when none is. */
+const srtp_cipher_type_t *srtp_crypto_kernel_get_cipher_type(srtp_cipher_type_id_t id);
 
 /* Stable result codes (mirrored in daemon/tls/srtp/binding.ts; never renumber). */
 enum {
@@ -118,43 +129,30 @@ static void on_srtp_log(srtp_log_level_t level, const char *msg, void *data)
 }
 
 /*
- * Debian's libsrtp2 does its crypto with NSS and, finding NSS not initialized, calls NSS_NoDB_Init,
- * which asks NSS's softoken to optimize for space: 32 session hash buckets, so every protect and
- * unprotect walks hash chains that grow with the number of live SRTP contexts in the process
- * (measured here, C over libsrtp2, 172-byte packets round robin: 1.9 us per protect with 100 contexts,
- * 14.6 us with 2,400). Initializing NSS first without NSS_INIT_OPTIMIZESPACE (1,024 buckets): 2.9 us
- * with 2,400, 7 us with 10,000. Found through dlopen(RTLD_NOLOAD): nothing to build or link against,
- * and a libsrtp2 built on another crypto library (no libnss3 loaded) is left as it is.
- * Flag values from nss.h.
+ * The crypto library libsrtp was built on, from libsrtp's own cipher descriptions ("AES-128 counter
+ * mode using openssl", "... using NSS", "... using mbedtls"; the builtin one names none): "openssl"
+ * here, as binding.gyp builds it. libsrtp 2.x has no global OpenSSL init of its own (no
+ * OPENSSL_init_*, no config, no RAND or locking callbacks): srtp_init() registers its cipher and
+ * auth types and runs their self-tests through the EVP API on Node's default library context.
  */
-#define TRGWD_NSS_INIT_READONLY 0x1
-#define TRGWD_NSS_INIT_NOCERTDB 0x2
-#define TRGWD_NSS_INIT_NOMODDB 0x4
-#define TRGWD_NSS_INIT_FORCEOPEN 0x8
-#define TRGWD_NSS_INIT_NOROOTINIT 0x10
+static const char *crypto_backend = "unknown";
 
-static int nss_time_optimized; /* 1: we initialized NSS (time-optimized); 0: left to libsrtp2 */
-
-static void init_nss_for_speed(void)
+static void find_crypto_backend(void)
 {
-  void *nss = dlopen("libnss3.so", RTLD_LAZY | RTLD_NOLOAD);
-  if (nss == NULL) return;
-  int (*is_initialized)(void) = (int (*)(void))dlsym(nss, "NSS_IsInitialized");
-  int (*initialize)(const char *, const char *, const char *, const char *, unsigned int) =
-      (int (*)(const char *, const char *, const char *, const char *, unsigned int))dlsym(nss, "NSS_Initialize");
-  if (is_initialized != NULL && initialize != NULL && !is_initialized()) {
-    unsigned int flags = TRGWD_NSS_INIT_READONLY | TRGWD_NSS_INIT_NOCERTDB | TRGWD_NSS_INIT_NOMODDB |
-                         TRGWD_NSS_INIT_FORCEOPEN | TRGWD_NSS_INIT_NOROOTINIT;
-    nss_time_optimized = initialize("", "", "", "", flags) == 0 /* SECSuccess */;
-  }
-  dlclose(nss); /* RTLD_NOLOAD took a reference; libsrtp2 keeps its own */
+  const srtp_cipher_type_t *ct = srtp_crypto_kernel_get_cipher_type(SRTP_AES_ICM_128);
+  const char *d = ct != NULL ? ct->description : NULL;
+  if (d == NULL) return;
+  if (strstr(d, "openssl") != NULL) crypto_backend = "openssl";
+  else if (strstr(d, "NSS") != NULL) crypto_backend = "nss";
+  else if (strstr(d, "mbedtls") != NULL) crypto_backend = "mbedtls";
+  else crypto_backend = "builtin";
 }
 
 static void init_libsrtp(void)
 {
-  init_nss_for_speed();
   init_status = srtp_init();
   if (init_status != srtp_err_status_ok) return;
+  find_crypto_backend();
   srtp_install_event_handler(on_srtp_event);
   srtp_install_log_handler(on_srtp_log, NULL);
 }
@@ -831,7 +829,7 @@ static napi_status set_fn(napi_env env, napi_value obj, const char *name, napi_c
 napi_status trgwd_srtp_register(napi_env env, napi_value exports)
 {
   napi_status st;
-  napi_value srtp, codes, suites, flags, version;
+  napi_value srtp, codes, suites, flags, version, backend;
   static const struct {
     const char *name;
     napi_callback cb;
@@ -889,8 +887,9 @@ napi_status trgwd_srtp_register(napi_env env, napi_value exports)
     return st;
   if ((st = napi_set_named_property(env, srtp, "libsrtpVersion", version)) != napi_ok) return st;
   if ((st = set_int(env, srtp, "initStatus", (int32_t)init_status)) != napi_ok) return st;
-  /* 1 when NSS was initialized here for speed (see init_nss_for_speed), 0 when libsrtp2 did it or uses no NSS */
-  if ((st = set_int(env, srtp, "nssTimeOptimized", nss_time_optimized)) != napi_ok) return st;
+  /* "openssl": the crypto library under libsrtp (see find_crypto_backend) */
+  if ((st = napi_create_string_utf8(env, crypto_backend, NAPI_AUTO_LENGTH, &backend)) != napi_ok) return st;
+  if ((st = napi_set_named_property(env, srtp, "cryptoBackend", backend)) != napi_ok) return st;
 
   return napi_set_named_property(env, exports, "srtp", srtp);
 }

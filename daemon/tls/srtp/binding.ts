@@ -147,10 +147,10 @@ export interface NativeSrtp {
   libsrtpVersion: string;
   initStatus: number;
   /**
-   * 1 when the addon initialized NSS (libsrtp2's crypto on Debian) optimized for time before libsrtp2
-   * could initialize it optimized for space (whose per-packet cost grows with the live contexts).
+   * The crypto library under libsrtp, from libsrtp's own cipher descriptions: "openssl" (Node's own
+   * OpenSSL; the addon builds the vendored libsrtp 2.5.0 with its OpenSSL backend, native/README.md).
    */
-  nssTimeOptimized: number;
+  cryptoBackend: string;
   /** libsrtp2 sessions alive in the process (all threads). */
   liveSessions(): number;
   /** libsrtp2 events and log lines, counted process-wide (libsrtp2 would print them on stderr). */
