@@ -13,6 +13,9 @@ import {
   LocalForwarder,
   type DropReason,
   type LegConfig,
+  type LegSecurity,
+  type PortableSecurity,
+  type TransformEnv,
 } from '../../../../daemon/bearer/udp/forwarder.js';
 import { rtcpRr, rtp } from './packets.js';
 import { LO, Peer, until } from './peer.js';
@@ -375,6 +378,44 @@ test('security hook: inbound transform in place (drop on < 0), outbound transfor
     await x.a.send(rtp({ seq: 2, payload: Buffer.from([1, 2, 0xff]) }), gw1);
     await until(() => x.dropped('security') === 1, 'auth failure dropped');
     assert.equal(x.c2[CNT.octetsSent], got.data.length);
+  } finally {
+    x.close();
+  }
+});
+
+test('portable security: the forwarder builds the transforms on the leg, hands the previous ones over, closes what it built; events go to the security they were built from', async () => {
+  const x = await setup();
+  try {
+    const gw1 = x.s1.rtp.address().port;
+    const log: string[] = [];
+    /** Security whose transforms strip `n` octets, count in the leg's counters and report opening/closing. */
+    const portable = (name: string, n: number): PortableSecurity => ({
+      spec: { kind: 'test' },
+      build(prev: LegSecurity | undefined, env: TransformEnv): LegSecurity {
+        log.push(`${name} built${prev !== undefined ? ` from ${(prev as { name?: string }).name}` : ''}`);
+        env.event({ kind: 'open' });
+        return {
+          name,
+          inbound: (_buf: Buffer, len: number) => {
+            env.cnt[CNT.securityAuthFail]!++;
+            return len - n;
+          },
+          outbound: (buf: Buffer, len: number) => buf.subarray(0, len),
+          close: () => env.event({ kind: 'close' }),
+        } as LegSecurity;
+      },
+      onEvent: (e) => log.push(`${name} ${e.kind}`),
+    });
+    x.f.setSecurity(1, portable('A', 4));
+    const p = rtp({ seq: 1, payload: Buffer.from('hello-1234') });
+    await x.a.send(p, gw1);
+    assert.equal((await x.b.next()).data.length, p.length - 4);
+    assert.equal(x.c1[CNT.securityAuthFail], 1, 'the transforms count in the leg counters');
+    x.f.setSecurity(1, portable('B', 2));
+    await x.a.send(p, gw1);
+    assert.equal((await x.b.next()).data.length, p.length - 2, 'the new transforms run');
+    x.f.removeLeg(1);
+    assert.deepEqual(log, ['A built', 'A open', 'B built from A', 'B open', 'A close', 'B close']);
   } finally {
     x.close();
   }
