@@ -9,15 +9,20 @@
  *              sequence number rewritten before each call;
  *   unprotect: batches of 1024 packets protected beforehand (not timed), then unprotected in place
  *              (timed) by one receiver session.
- * Runs alternate (ours, then C, --runs times) so both see the same machine load; each figure is the
- * best of its runs (ours after a warm-up for the JIT). Needs the built addon
- * (`npm run build:native`); the C side needs cc, pkg-config and libsrtp2-dev (else it is skipped).
+ * Two C references: the peer built against the system libsrtp2 (Debian's, on NSS: `c-libsrtp2`), and
+ * the same peer built against the very library the addon holds (native/build/Release/srtp.a, the
+ * vendored libsrtp on OpenSSL, linked here to the system libcrypto.so.3: `c-vendored`), which
+ * isolates what the binding costs. Runs alternate (ours, then each C, --runs times) so all see the
+ * same machine load; each figure is the best of its runs (ours after a warm-up for the JIT). Needs
+ * the built addon (`npm run build:native`); the C side needs cc, pkg-config and libsrtp2-dev, and
+ * libcrypto.so.3 for `c-vendored` (else that reference is skipped).
  *
  * Prints JSON lines on stdout (progress on stderr):
  *   {"bench":"srtp","kind":"env",...}
- *   {"bench":"srtp","impl":"trgwd"|"c-libsrtp2","suite":...,"op":"protect"|"unprotect","packets":N,
- *    "payload":160,"pps":...,"mbit_per_s":...}
- *   {"bench":"srtp","kind":"ratio","suite":...,"op":...,"ours_pps":...,"c_pps":...,"ratio":...}
+ *   {"bench":"srtp","impl":"trgwd"|"c-libsrtp2"|"c-vendored","suite":...,"op":"protect"|"unprotect",
+ *    "packets":N,"payload":160,"pps":...,"mbit_per_s":...}
+ *   {"bench":"srtp","kind":"ratio","reference":"c-libsrtp2"|"c-vendored","suite":...,"op":...,
+ *    "ours_pps":...,"c_pps":...,"ratio":...}
  * ratio = ours / C (target >= 0.8).
  *
  * Then (unless --no-relay) the RTP→SRTP relay through contexts at rising rates, trgwd against
@@ -26,6 +31,9 @@
  * Target: trgwd's highest rate meeting the relay criterion at least rtpengine's for the same job.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
@@ -135,11 +143,38 @@ emit({
   runs: RUNS,
 });
 
-let peer: ReturnType<typeof buildSrtpPeer> | undefined;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The C peer against the addon's own libsrtp (vendored, OpenSSL backend): its headers under the
+ * srtp2/ prefix the peer includes, the static library node-gyp built, the system libcrypto.so.3.
+ */
+function buildVendoredPeer(): { path: string; cleanup(): void } | string {
+  const lib = join(ROOT, 'native/build/Release/srtp.a');
+  if (!existsSync(lib)) return `${lib} not built (npm run build:native)`;
+  const dir = mkdtempSync(join(tmpdir(), 'trgwd-srtp-vendored-'));
+  mkdirSync(join(dir, 'srtp2'));
+  symlinkSync(join(ROOT, 'native/deps/libsrtp/include/srtp.h'), join(dir, 'srtp2/srtp.h'));
+  symlinkSync(join(ROOT, 'native/deps/libsrtp/crypto/include/crypto_types.h'), join(dir, 'srtp2/crypto_types.h'));
+  const path = join(dir, 'srtp_peer');
+  const args = ['-O2', '-o', path, '-I', dir, join(ROOT, 'native/test/srtp_peer.c'), lib, '-l:libcrypto.so.3'];
+  const cc = spawnSync('cc', args, { encoding: 'utf8' });
+  if (cc.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return `cc ${args.join(' ')} failed: ${cc.stderr.trim().split('\n')[0] ?? ''}`;
+  }
+  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** C references by name (see the header). */
+const peers = new Map<string, { path: string; cleanup(): void }>();
 if (!NO_C) {
   const missing = srtpPeerPrerequisites();
   if (missing !== undefined) emit({ impl: 'c-libsrtp2', skipped: true, reason: missing });
-  else peer = buildSrtpPeer();
+  else peers.set('c-libsrtp2', buildSrtpPeer());
+  const vendored = buildVendoredPeer();
+  if (typeof vendored === 'string') emit({ impl: 'c-vendored', skipped: true, reason: vendored });
+  else peers.set('c-vendored', vendored);
 }
 
 try {
@@ -150,39 +185,43 @@ try {
     oursProtect(suite, k, Math.min(PACKETS, 100_000)); // warm-up (JIT)
     oursUnprotect(suite, k, Math.min(PACKETS, 100_000));
     const ours = { protect: 0, unprotect: 0 };
-    const c = { protect: 0, unprotect: 0 };
+    const c = new Map([...peers.keys()].map((name) => [name, { protect: 0, unprotect: 0 }]));
     for (let r = 0; r < RUNS; r++) {
       ours.protect = Math.max(ours.protect, oursProtect(suite, k, PACKETS));
       ours.unprotect = Math.max(ours.unprotect, oursUnprotect(suite, k, PACKETS));
-      if (peer === undefined) continue;
-      const args = [
-        ...peerArgs({ suite, key: Buffer.concat([k.key, k.salt]) }),
-        ...['--bench', String(PACKETS), '--payload', String(PAYLOAD)],
-      ];
-      const out = spawnSync(peer.path, args, { encoding: 'utf8' });
-      if (out.status !== 0) throw new Error(`srtp_peer --bench failed: ${out.stderr}`);
-      const j = JSON.parse(out.stdout) as { protect_pps: number; unprotect_pps: number };
-      c.protect = Math.max(c.protect, j.protect_pps);
-      c.unprotect = Math.max(c.unprotect, j.unprotect_pps);
+      for (const [name, peer] of peers) {
+        const args = [
+          ...peerArgs({ suite, key: Buffer.concat([k.key, k.salt]) }),
+          ...['--bench', String(PACKETS), '--payload', String(PAYLOAD)],
+        ];
+        const out = spawnSync(peer.path, args, { encoding: 'utf8' });
+        if (out.status !== 0) throw new Error(`${name} srtp_peer --bench failed (${out.status ?? out.signal}): ${out.stderr}`);
+        const j = JSON.parse(out.stdout) as { protect_pps: number; unprotect_pps: number };
+        const best = c.get(name)!;
+        best.protect = Math.max(best.protect, j.protect_pps);
+        best.unprotect = Math.max(best.unprotect, j.unprotect_pps);
+      }
     }
     row('trgwd', suite, 'protect', ours.protect);
     row('trgwd', suite, 'unprotect', ours.unprotect);
-    if (peer === undefined) continue;
-    row('c-libsrtp2', suite, 'protect', c.protect);
-    row('c-libsrtp2', suite, 'unprotect', c.unprotect);
-    for (const op of ['protect', 'unprotect'] as const) {
-      emit({
-        kind: 'ratio',
-        suite,
-        op,
-        ours_pps: Math.round(ours[op]),
-        c_pps: Math.round(c[op]),
-        ratio: Number((ours[op] / c[op]).toFixed(3)),
-      });
+    for (const [name, best] of c) {
+      row(name, suite, 'protect', best.protect);
+      row(name, suite, 'unprotect', best.unprotect);
+      for (const op of ['protect', 'unprotect'] as const) {
+        emit({
+          kind: 'ratio',
+          reference: name,
+          suite,
+          op,
+          ours_pps: Math.round(ours[op]),
+          c_pps: Math.round(best[op]),
+          ratio: Number((ours[op] / best[op]).toFixed(3)),
+        });
+      }
     }
   }
 } finally {
-  peer?.cleanup();
+  for (const peer of peers.values()) peer.cleanup();
 }
 
 if (!NO_RELAY) {
