@@ -41,7 +41,7 @@
     {
       "target_name": "trgwd_native",
       "dependencies": ["libsrtp"],
-      "sources": ["src/addon.c", "src/srtp.c", "src/dtls.c"],
+      "sources": ["src/addon.c", "src/srtp.c", "src/dtls.c", "src/shm.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "xcode_settings": {

@@ -34,6 +34,26 @@ export function fdCount(pid: number): number {
   }
 }
 
+/** Child processes of a process (/proc/<pid>/task/<tid>/children of every thread); [] when it is gone. */
+export function childPids(pid: number): number[] {
+  const out = new Set<number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  for (const tid of tasks) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/))
+        if (c !== '') out.add(Number(c));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
 /** Soft and hard RLIMIT_NOFILE of a process ('self' for ours). */
 export function nofile(pid: number | 'self' = 'self'): { soft: number; hard: number } {
   const text = readFileSync(`/proc/${pid}/limits`, 'utf8');

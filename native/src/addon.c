@@ -7,6 +7,7 @@
  */
 #include "addon.h"
 #include "dtls.h"
+#include "shm.h"
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
 {
@@ -21,6 +22,13 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (!pending) napi_throw_error(env, "ERR_NATIVE_INIT", "trgwd_native: DTLS part failed to register");
+    return NULL;
+  }
+  /* memory shared with relay worker processes (shm.c): adds `shm` */
+  if (trgwd_shm_register(env, exports) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, "ERR_NATIVE_INIT", "trgwd_native: shared memory part failed to register");
     return NULL;
   }
   return exports;

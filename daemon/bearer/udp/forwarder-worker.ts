@@ -1,12 +1,14 @@
 /**
- * Entry point of a relay worker thread (worker-forwarder.ts starts it). The worker owns the sockets
+ * Entry point of a relay worker, a thread or a child process (`media.workerMode`; worker-forwarder.ts
+ * starts it through relay-channel.ts, which also says how the two differ). The worker owns the sockets
  * of the legs it is given: it binds them on the ports the main thread's PortManager reserved (the main
  * thread closed its own sockets on them just before), runs a LocalForwarder over them, counts into the
  * shared memory the main thread reads (leg counters, per-realm totals), and reports latching.
  *
  * Messages travel in batches (arrays, in order): all those of one turn of the sending thread.
  * Messages in (from the main thread, in order):
- *   chunk   { index, sab }                     a block of leg counter slots
+ *   chunk   { index, mem }                     a block of leg counter slots (SharedRef: a
+ *                                              SharedArrayBuffer, or { pid, fd, bytes } of shm)
  *   add     { id, slot, bind, cfg }            bind the sockets, start the leg
  *   cfg     { id, cfg } / targets { id, media, rtcp }
  *   sec     { id, spec }                       the leg's portable security (null: none): built here
@@ -17,7 +19,6 @@
  * secEvent { id, e } (an event of the leg's security transforms).
  */
 import type { Socket } from 'node:dgram';
-import { parentPort, workerData } from 'node:worker_threads';
 import {
   CNT_SLOTS,
   LocalForwarder,
@@ -27,6 +28,7 @@ import {
   type SecuritySpec,
 } from './forwarder.js';
 import { buildSecurity } from './worker-security.js';
+import { connectToParent, mapShared, type ParentChannel, type SharedRef } from './relay-channel.js';
 import { closeMediaSocket, createMediaSocket } from './sockets.js';
 
 export interface BindSpec {
@@ -40,12 +42,12 @@ export interface WorkerInit {
   /** Realm names, in the order of their totals blocks (one more block counts any other realm). */
   readonly realms: readonly string[];
   /** Float64Array of (realms.length + 1) × TOTALS_LENGTH numbers. */
-  readonly totals: SharedArrayBuffer;
+  readonly totals: SharedRef;
   readonly chunkSlots: number;
 }
 
 export type ToWorker =
-  | { readonly t: 'chunk'; readonly index: number; readonly sab: SharedArrayBuffer }
+  | { readonly t: 'chunk'; readonly index: number; readonly mem: SharedRef }
   | {
       readonly t: 'add';
       readonly id: number;
@@ -79,11 +81,8 @@ export type FromWorker =
   | { readonly t: 'bindFailed'; readonly id: number; readonly port: number; readonly message: string }
   | { readonly t: 'secEvent'; readonly id: number; readonly e: SecurityEvent };
 
-function run(): void {
-  const port = parentPort;
-  if (port === null) return;
-  const init = workerData as WorkerInit;
-  const totals = new Float64Array(init.totals);
+function run(init: WorkerInit, port: ParentChannel): void {
+  const totals = mapShared(init.totals);
   const realmIndex = new Map(init.realms.map((r, i) => [r, i]));
   const fwd = new LocalForwarder({
     totalsOf: (realm) => {
@@ -98,7 +97,7 @@ function run(): void {
   const flush = (): void => {
     const batch = outbox;
     outbox = [];
-    if (batch.length > 0) port.postMessage(batch);
+    if (batch.length > 0) port.post(batch);
   };
   const post = (m: FromWorker): void => {
     if (outbox.length === 0) queueMicrotask(flush);
@@ -140,7 +139,7 @@ function run(): void {
   const handle = (m: ToWorker): void => {
     switch (m.t) {
       case 'chunk':
-        chunks[m.index] = new Float64Array(m.sab);
+        chunks[m.index] = mapShared(m.mem);
         break;
       case 'add': {
         const chunk = chunks[Math.floor(m.slot / init.chunkSlots)];
@@ -190,10 +189,10 @@ function run(): void {
         break;
     }
   };
-  port.on('message', (batch: readonly ToWorker[]) => {
+  port.onMessage((batch) => {
     for (const m of batch) handle(m);
   });
   post({ t: 'ready' });
 }
 
-run();
+connectToParent(run);

@@ -37,8 +37,9 @@
  * trgwd_dscp_unsupported_total.
  *
  * Threads (`media.workers`): contexts are spread over worker threads that own their sockets
- * (worker-forwarder.ts), or, with 0 (the default for now), the relay runs on the main thread
- * (LocalForwarder). Measured
+ * (worker-forwarder.ts; with `media.workerMode: process` they are child processes, each with its own
+ * open-file limit: relay-channel.ts), or, with 0 (the default for now), the relay runs on the main
+ * thread (LocalForwarder). Measured
  * on the 2-core build machine, 500 two-party flows of 172-byte RTP on loopback from a C generator
  * (itself ~0.5 core at 150k pps): both cost 7-9 µs CPU per relayed packet and relay 150k packets/s
  * without loss; at 170k the main thread loses ~10%, the workers 0-8%; past that, on 2 cores shared
@@ -307,11 +308,19 @@ export function attachStreamCounters(s: Stream, view: Float64Array): () => void 
   };
 }
 
-/** The forwarder `media.workers` asks for: worker threads (-1: one per core), or the main thread (0). */
+/**
+ * The forwarder `media.workers` asks for: workers (-1: one per core), or the main thread (0); the
+ * workers are threads or child processes as `media.workerMode` says.
+ */
 export function udpForwarder(config: TrgwdConfig, realms: readonly string[], log?: Logger): Forwarder {
   const n = config.media.workers < 0 ? availableParallelism() : config.media.workers;
   if (n === 0) return new LocalForwarder();
-  return new ShardedForwarder({ workers: n, realms, ...(log !== undefined ? { log } : {}) });
+  return new ShardedForwarder({
+    workers: n,
+    mode: config.media.workerMode,
+    realms,
+    ...(log !== undefined ? { log } : {}),
+  });
 }
 
 export class UdpMediaPlane implements MediaPlane {

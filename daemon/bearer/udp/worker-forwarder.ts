@@ -1,7 +1,11 @@
 /**
  * ShardedForwarder: the Forwarder (forwarder.ts) spread over worker threads (`media.workers`), so the
  * per-packet work of different contexts runs on different cores and the main thread keeps serving the
- * controller.
+ * controller. The workers may be child processes instead (`media.workerMode: process`, option `mode`):
+ * each then has its own descriptor table and RLIMIT_NOFILE (4 descriptors per context of two RTP
+ * terminations: 10,000 contexts need 40,000), and its counters live in shared memory of the native
+ * addon instead of SharedArrayBuffers. relay-channel.ts holds that difference (RelayWorkerChannel,
+ * SharedBlock); what follows says "thread" for either.
  *
  * Sharding is by group (the context): every leg of a group lives on one thread, because a leg sends
  * out of its peer leg's socket. A new group goes to the worker with the fewest legs. A leg whose group
@@ -29,14 +33,14 @@
  * one that finds the worker awake (relaying) costs ~1 µs. A call costs three such batches (Add,
  * Modify, Subtract) and two answers (bound, removed).
  *
- * Counters: each leg has a slot of CNT_SLOTS numbers in a SharedArrayBuffer chunk, written by the
- * thread that runs it and read by the main thread (statistics, inactivity); a slot is reused only after
- * its worker confirmed the leg stopped. Per-realm totals live in one SharedArrayBuffer per worker,
- * never reset; drainTotals() hands over the difference since the last call.
+ * Counters: each leg has a slot of CNT_SLOTS numbers in a SharedArrayBuffer chunk (a shm block with
+ * worker processes), written by the thread that runs it and read by the main thread (statistics,
+ * inactivity); a slot is reused only after its worker confirmed the leg stopped. Per-realm totals live
+ * in one such block per worker, never reset; drainTotals() hands over the difference since the last
+ * call.
  */
 import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import { errorMessage } from '../../errors.js';
 import { silentLogger, type Logger } from '../../observe/log.js';
 import {
@@ -53,6 +57,13 @@ import {
   type PortableSecurity,
 } from './forwarder.js';
 import type { BindSpec, FromWorker, ToWorker, WorkerInit } from './forwarder-worker.js';
+import {
+  sharedBlock,
+  startRelayWorker,
+  type RelayWorkerChannel,
+  type RelayWorkerMode,
+  type SharedRef,
+} from './relay-channel.js';
 import { closeMediaSocket, createMediaSocket } from './sockets.js';
 
 /** Leg counter slots per SharedArrayBuffer chunk. */
@@ -61,8 +72,10 @@ const CHUNK_SLOTS = 1024;
 const MAIN = -1;
 
 export interface ShardedForwarderOptions {
-  /** Worker threads (at least 1). */
+  /** Workers (at least 1). */
   readonly workers: number;
+  /** Worker threads (default) or child processes (each with its own descriptors; counters in shm). */
+  readonly mode?: RelayWorkerMode;
   /** Realm names (metric labels); legs of other realms are counted as `other`. */
   readonly realms: readonly string[];
   readonly log?: Logger;
@@ -70,7 +83,7 @@ export interface ShardedForwarderOptions {
 
 interface Shard {
   readonly index: number;
-  readonly worker: Worker;
+  readonly channel: RelayWorkerChannel;
   readonly totals: Float64Array;
   readonly last: Float64Array;
   legs: number;
@@ -117,19 +130,6 @@ interface Group {
 /** The leg has security transforms that are functions of this thread (not portable). */
 function hasPlainSecurity(rec: Rec): boolean {
   return rec.security !== undefined && !isPortable(rec.security);
-}
-
-/** Starts a worker on forwarder-worker (TypeScript sources: through tsx, registered in the worker). */
-function startWorker(init: WorkerInit): Worker {
-  const self = import.meta.url;
-  if (self.endsWith('.ts')) {
-    // running from source (tests, `npm run dev`): a worker does not inherit the tsx loader
-    const entry = new URL('./forwarder-worker.ts', self).href;
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(code, { eval: true, workerData: init });
-  }
-  return new Worker(new URL('./forwarder-worker.js', self), { workerData: init });
 }
 
 function closeSockets(s: LegSockets | undefined): void {
@@ -179,7 +179,8 @@ export class ShardedForwarder implements Forwarder {
   readonly #main = new LocalForwarder();
   readonly #recs = new Map<number, Rec>();
   readonly #groups = new Map<number, Group>();
-  readonly #chunks: SharedArrayBuffer[] = [];
+  readonly #mode: RelayWorkerMode;
+  readonly #chunks: SharedRef[] = [];
   readonly #views: Float64Array[] = [];
   readonly #freeSlots: number[] = [];
   /** Worker acknowledgements of `remove`, by leg id. */
@@ -199,17 +200,22 @@ export class ShardedForwarder implements Forwarder {
 
   constructor(options: ShardedForwarderOptions) {
     const n = Math.max(1, Math.floor(options.workers));
-    this.where = `${n} worker thread${n === 1 ? '' : 's'}`;
+    this.#mode = options.mode ?? 'thread';
+    this.where =
+      this.#mode === 'process'
+        ? `${n} worker process${n === 1 ? '' : 'es'}`
+        : `${n} worker thread${n === 1 ? '' : 's'}`;
     this.#log = options.log ?? silentLogger();
     this.#realms = [...options.realms];
     const blocks = this.#realms.length + 1;
     for (let i = 0; i < n; i++) {
-      const sab = new SharedArrayBuffer(blocks * TOTALS_LENGTH * 8);
-      const worker = startWorker({ realms: this.#realms, totals: sab, chunkSlots: CHUNK_SLOTS });
+      const totals = sharedBlock(this.#mode, blocks * TOTALS_LENGTH * 8);
+      const init: WorkerInit = { realms: this.#realms, totals: totals.ref, chunkSlots: CHUNK_SLOTS };
+      const channel = startRelayWorker(this.#mode, init, i);
       const shard: Shard = {
         index: i,
-        worker,
-        totals: new Float64Array(sab),
+        channel,
+        totals: totals.view,
         last: new Float64Array(blocks * TOTALS_LENGTH),
         legs: 0,
         alive: true,
@@ -218,28 +224,33 @@ export class ShardedForwarder implements Forwarder {
         onReady: () => undefined,
         outbox: [],
       };
-      shard.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+      let exited: () => void = () => undefined;
+      shard.exited = new Promise((resolve) => (exited = resolve));
       shard.started = new Promise((resolve) => {
         shard.onReady = resolve;
         // a worker that dies before it is ready must not hold the gateway up
         void shard.exited.then(resolve);
       });
-      worker.on('message', (batch: readonly FromWorker[]) => {
+      channel.onMessage((batch) => {
         for (const m of batch) this.#fromWorker(shard, m);
       });
-      worker.on('error', (e) => {
+      channel.onError((e) => {
         shard.alive = false;
         this.#abandon(shard);
         this.#log.error(
-          { worker: i, err: errorMessage(e) },
+          { worker: i, pid: channel.pid, err: errorMessage(e) },
           'udp relay worker failed; its streams no longer relay',
         );
       });
-      worker.once('exit', (code) => {
+      channel.onExit((code, signal) => {
+        exited();
         this.#abandon(shard);
         if (this.#closing === undefined) {
           shard.alive = false;
-          this.#log.error({ worker: i, code }, 'udp relay worker exited');
+          this.#log.error(
+            { worker: i, code, ...(channel.pid !== undefined ? { pid: channel.pid, signal } : {}) },
+            'udp relay worker exited',
+          );
         }
       });
       this.#shards.push(shard);
@@ -281,6 +292,11 @@ export class ShardedForwarder implements Forwarder {
     while (n < w.length && w[n]!.upTo < oldest) n++;
     if (n === 0) return;
     for (const x of w.splice(0, n)) x.resolve();
+  }
+
+  /** Process ids of the worker processes (process mode; empty with threads). */
+  get workerPids(): number[] {
+    return this.#shards.flatMap((s) => (s.channel.pid !== undefined ? [s.channel.pid] : []));
   }
 
   get legCount(): number {
@@ -425,7 +441,7 @@ export class ShardedForwarder implements Forwarder {
       for (const s of this.#shards) if (s.alive) this.#post(s.index, { t: 'close' });
       await Promise.all(
         this.#shards.map(async (s) => {
-          const timer = setTimeout(() => void s.worker.terminate(), 2000);
+          const timer = setTimeout(() => s.channel.stop(), 2000);
           timer.unref();
           await s.exited;
           clearTimeout(timer);
@@ -479,7 +495,7 @@ export class ShardedForwarder implements Forwarder {
   #flush(s: Shard): void {
     const batch = s.outbox;
     s.outbox = [];
-    if (batch.length > 0 && s.alive) s.worker.postMessage(batch);
+    if (batch.length > 0 && s.alive) s.channel.post(batch);
   }
 
   #sendTargets(rec: Rec): void {
@@ -646,10 +662,10 @@ export class ShardedForwarder implements Forwarder {
     const free = this.#freeSlots.pop();
     if (free !== undefined) return free;
     const index = this.#chunks.length;
-    const sab = new SharedArrayBuffer(CHUNK_SLOTS * CNT_SLOTS * 8);
-    this.#chunks.push(sab);
-    this.#views.push(new Float64Array(sab));
-    for (const s of this.#shards) this.#post(s.index, { t: 'chunk', index, sab });
+    const chunk = sharedBlock(this.#mode, CHUNK_SLOTS * CNT_SLOTS * 8);
+    this.#chunks.push(chunk.ref);
+    this.#views.push(chunk.view);
+    for (const s of this.#shards) this.#post(s.index, { t: 'chunk', index, mem: chunk.ref });
     // slots of the new chunk, lowest first
     for (let i = CHUNK_SLOTS - 1; i > 0; i--) this.#freeSlots.push(index * CHUNK_SLOTS + i);
     return index * CHUNK_SLOTS;

@@ -93,6 +93,18 @@ log: { level: loud }
   ]);
 });
 
+test('media.workerMode: thread by default, process accepted, anything else names its path and the choices', () => {
+  assert.equal(loadConfigOrThrow({ env: noEnv }).media.workerMode, 'thread');
+  const c = loadConfigOrThrow({ env: noEnv, sets: ['media.workers=4', 'media.workerMode=process'] });
+  assert.equal(c.media.workerMode, 'process');
+  assert.equal(c.media.workers, 4);
+  const r = loadConfig({ env: noEnv, sets: ['media.workerMode=fork'] });
+  assert.ok(!r.ok);
+  assert.equal(r.issues.length, 1);
+  assert.equal(r.issues[0]!.path, 'media.workerMode');
+  assert.equal(r.issues[0]!.message, 'expected one of thread, process, got "fork"');
+});
+
 test('cross-key checks: the default realm must exist, realms must not overlap', () => {
   const r1 = loadConfig({ env: noEnv, sets: ['media.defaultRealm=nowhere'] });
   assert.ok(!r1.ok);
