@@ -1032,6 +1032,47 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
     },
   );
 
+  test(
+    `Move of the SRTP termination into another context keeps its crypto state: the replay window and the rollover counter go on${where}`,
+    { skip },
+    async () => {
+      const h = harness(block(2));
+      try {
+        await withPeers(3, async ([pa, pb, pc]) => {
+          const ue = ueLine();
+          const c1 = await srtpCall(h, pa!, pb!, keyed(ue));
+          // a second context (with relay workers: on another one, the one with the fewest legs)
+          const r2 = await h.tx(`Context = $ { ${addText('core', pc!.port, 'RTP/AVP 0', {})} }`);
+          noError(r2);
+          const ctx2 = r2[0]!.contextId as number;
+          const gwC = portOf(localOf(audit(commands(r2)[0])));
+          const ueTx = session('outbound', ue);
+          // across the sequence wrap: the inbound context's ROC is 1 from here on
+          let replay: Buffer | undefined;
+          for (const seq of [65534, 65535, 0, 1]) {
+            const p = protect(ueTx, rtp({ seq }));
+            await pa!.send(p, c1.gwA);
+            assert.equal(seqOf((await pb!.next()).data), seq);
+            replay = p;
+          }
+          noError(await h.tx(`Context = ${ctx2} { Move = ${c1.a} }`));
+          // the UE's packets now go to C; a packet already seen is still a replay
+          await pa!.send(replay!, c1.gwA);
+          const after = rtp({ seq: 2, payload: 160 });
+          await pa!.send(protect(ueTx, after), c1.gwA);
+          assert.deepEqual((await pc!.next()).data, after, 'ROC 1 still known after the Move: seq 2 authenticates');
+          assert.deepEqual(await pc!.settle(), [], 'the replayed packet was not relayed');
+          assert.deepEqual(await pb!.settle(), [], 'nothing for the context A left');
+          const stats = statsOf(await h.tx(`Context = ${ctx2} { AuditValue = ${c1.a} { Audit { Statistics } } }`));
+          assert.equal(stats['srtp/rf'], 1, 'the replay counted');
+          assert.equal(stats['srtp/af'], 0);
+        });
+      } finally {
+        await h.close();
+      }
+    },
+  );
+
   /** Both directions of an SRTP call work with these lines; returns the protected lengths seen. */
   async function bothWays(
     c: SrtpCall,

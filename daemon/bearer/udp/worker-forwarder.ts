@@ -17,7 +17,9 @@
  * Portable security (e2ae SRTP: forwarder.ts PortableSecurity) runs where the leg runs: its spec goes
  * to the worker (`sec`), which builds the transforms (worker-security.ts); their events come back
  * (`secEvent`) to the security object's onEvent here. A leg that moves between threads gets its
- * transforms built afresh there (for SRTP: new contexts, ROC 0), as after a rekey of both directions.
+ * transforms built afresh there (for SRTP: new contexts, ROC 0), as after a rekey of both directions;
+ * so a Move of such a leg brings the group it joins to the leg's thread instead, unless that group has
+ * secured or pinned legs of its own (keepsCryptoState).
  *
  * Sockets: the PortManager binds in the main thread (so a port it lends is known free). For a leg on
  * a worker, the main thread takes the ports from the lease (LegSockets.bound, else asks the sockets),
@@ -125,6 +127,18 @@ interface Rec {
 interface Group {
   shard: number;
   readonly legs: Set<Rec>;
+}
+
+/**
+ * A leg with portable security (SRTP) joins group `g` (Move) on another thread: its transforms hold
+ * state a rebuild would lose (the rollover counters: after 2^16 packets a fresh context no longer
+ * matches the peer's), so the group comes to the leg's thread instead, when none of its other legs
+ * has state or a thread of its own (security, pinned sockets).
+ */
+function keepsCryptoState(rec: Rec, g: Group): boolean {
+  if (!isPortable(rec.security) || rec.moveTo !== undefined || rec.shard === g.shard) return false;
+  for (const r of g.legs) if (r !== rec && (r.security !== undefined || r.pinned)) return false;
+  return true;
 }
 
 /** The leg has security transforms that are functions of this thread (not portable). */
@@ -363,6 +377,7 @@ export class ShardedForwarder implements Forwarder {
       const g = this.#group(cfg.group);
       g.legs.add(rec);
       if ((rec.pinned || hasPlainSecurity(rec)) && g.shard !== MAIN) this.#toMain(g);
+      else if (keepsCryptoState(rec, g)) this.#moveGroup(g, rec.shard);
       if ((rec.moveTo ?? rec.shard) !== g.shard) {
         this.#move(rec, g.shard);
         return;
@@ -476,8 +491,12 @@ export class ShardedForwarder implements Forwarder {
 
   /** A group that must run on the main thread (security, pinned sockets): its legs move there. */
   #toMain(g: Group): void {
-    g.shard = MAIN;
-    for (const r of g.legs) this.#move(r, MAIN);
+    this.#moveGroup(g, MAIN);
+  }
+
+  #moveGroup(g: Group, to: number): void {
+    g.shard = to;
+    for (const r of g.legs) this.#move(r, to);
   }
 
   /**
