@@ -30,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/sock_diag.h>
@@ -227,25 +228,53 @@ static void *receiver(void *arg) {
 
 /* ---------------------------------------------------------------- measurements */
 
-/* utime and stime (seconds) of process PID; both -1 when it cannot be read. */
-static void proc_cpu(int pid, double *user, double *sys) {
-  *user = *sys = -1;
-  if (pid <= 0) return;
+/* utime and stime (seconds) of one process; false when it cannot be read. */
+static int one_proc_cpu(int pid, double *user, double *sys) {
   char path[64], buf[2048];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
   FILE *f = fopen(path, "r");
-  if (f == NULL) return;
+  if (f == NULL) return 0;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = 0;
   char *p = strrchr(buf, ')');
-  if (p == NULL) return;
+  if (p == NULL) return 0;
   /* after ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
   unsigned long long ut = 0, st = 0;
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return;
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
   double hz = (double)sysconf(_SC_CLK_TCK);
   *user = (double)ut / hz;
   *sys = (double)st / hz;
+  return 1;
+}
+
+/* utime and stime (seconds) of process PID and of its child processes (a daemon's relay worker
+   processes: media.workerMode=process); both -1 when PID cannot be read. */
+static void proc_cpu(int pid, double *user, double *sys) {
+  *user = *sys = -1;
+  if (pid <= 0 || !one_proc_cpu(pid, user, sys)) return;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
+  DIR *tasks = opendir(path);
+  if (tasks == NULL) return;
+  struct dirent *t;
+  while ((t = readdir(tasks)) != NULL) {
+    if (t->d_name[0] == '.') continue;
+    char cpath[300];
+    snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", pid, t->d_name);
+    FILE *f = fopen(cpath, "r");
+    if (f == NULL) continue;
+    int child;
+    while (fscanf(f, "%d", &child) == 1) {
+      double u, s;
+      if (one_proc_cpu(child, &u, &s)) {
+        *user += u;
+        *sys += s;
+      }
+    }
+    fclose(f);
+  }
+  closedir(tasks);
 }
 
 /* Busy, softirq and total jiffies of the whole host (/proc/stat "cpu" line). Softirq time (here: the
