@@ -1045,7 +1045,6 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
           const r2 = await h.tx(`Context = $ { ${addText('core', pc!.port, 'RTP/AVP 0', {})} }`);
           noError(r2);
           const ctx2 = r2[0]!.contextId as number;
-          const gwC = portOf(localOf(audit(commands(r2)[0])));
           const ueTx = session('outbound', ue);
           // across the sequence wrap: the inbound context's ROC is 1 from here on
           let replay: Buffer | undefined;

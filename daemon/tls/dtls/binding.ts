@@ -9,9 +9,8 @@
  * DTLS_CODE values, or DTLS_FLAG bits in the low 8 bits with the length of the application record in
  * the bits above (`r >>> 8`).
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { TrgwdError } from '../../errors.js';
+import { checkMirror, requireAddon, type AddonErrorFactory } from '../native-addon.js';
 import { nativeAddonCandidates } from '../srtp/binding.js';
 
 /** Negative results of the packet calls (mirror of dtls.c; never renumbered). */
@@ -153,47 +152,12 @@ export interface NativeDtls {
 /** ERR_NATIVE_MISSING (not built), ERR_NATIVE_MISMATCH (stale build without, or with other, DTLS tables). */
 export class DtlsNativeError extends TrgwdError {}
 
-function checkMirror(
-  name: string,
-  native: Readonly<Record<string, number>> | undefined,
-  ours: Readonly<Record<string, number>>,
-  path: string,
-): void {
-  for (const [k, v] of Object.entries(ours)) {
-    if (native?.[k] !== v) {
-      throw new DtlsNativeError(
-        'ERR_NATIVE_MISMATCH',
-        `native addon at ${path} does not match this build (dtls.${name}.${k}); rebuild it with \`npm run build:native\``,
-        { details: { path, table: name, key: k } },
-      );
-    }
-  }
-}
+const fail: AddonErrorFactory = (code, message, options) => new DtlsNativeError(code, message, options);
 
 /** Loads the DTLS part from the first candidate that exists; throws DtlsNativeError. */
 export function loadDtlsNativeFrom(candidates: readonly string[]): NativeDtls {
-  const path = candidates.find((p) => existsSync(p));
-  if (path === undefined) {
-    throw new DtlsNativeError(
-      'ERR_NATIVE_MISSING',
-      `native addon trgwd_native.node is not built (looked in ${candidates.join(', ')}); build it with \`npm run build:native\``,
-      { details: { candidates: [...candidates] } },
-    );
-  }
-  let mod: { dtls?: NativeDtls };
-  try {
-    mod = createRequire(import.meta.url)(path) as { dtls?: NativeDtls };
-  } catch (e) {
-    throw new DtlsNativeError(
-      'ERR_NATIVE_MISSING',
-      `native addon at ${path} failed to load; rebuild it with \`npm run build:native\``,
-      {
-        cause: e,
-        details: { path },
-      },
-    );
-  }
-  const d = mod.dtls;
+  const { path, mod } = requireAddon(candidates, fail);
+  const d = mod['dtls'] as NativeDtls | undefined;
   if (d === undefined) {
     throw new DtlsNativeError(
       'ERR_NATIVE_MISMATCH',
@@ -203,12 +167,12 @@ export function loadDtlsNativeFrom(candidates: readonly string[]): NativeDtls {
       },
     );
   }
-  checkMirror('codes', d.codes, DTLS_CODE, path);
-  checkMirror('flags', d.flags, DTLS_FLAG, path);
-  checkMirror('states', d.states, DTLS_STATE, path);
-  checkMirror('reasons', d.reasons, DTLS_REASON, path);
-  checkMirror('hashes', d.hashes, DTLS_HASH, path);
-  checkMirror('listenResults', d.listenResults, DTLS_LISTEN, path);
+  checkMirror('dtls.codes', d.codes, DTLS_CODE, path, fail);
+  checkMirror('dtls.flags', d.flags, DTLS_FLAG, path, fail);
+  checkMirror('dtls.states', d.states, DTLS_STATE, path, fail);
+  checkMirror('dtls.reasons', d.reasons, DTLS_REASON, path, fail);
+  checkMirror('dtls.hashes', d.hashes, DTLS_HASH, path, fail);
+  checkMirror('dtls.listenResults', d.listenResults, DTLS_LISTEN, path, fail);
   return d;
 }
 

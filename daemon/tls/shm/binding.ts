@@ -12,9 +12,8 @@
  * The addon is the one `trgwd_native.node` (SRTP, DTLS, shm); this module finds it with the same
  * candidates as the SRTP part (../srtp/binding.ts).
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { TrgwdError } from '../../errors.js';
+import { requireAddon } from '../native-addon.js';
 import { nativeAddonCandidates } from '../srtp/binding.js';
 
 /** Where a shared memory block is, for another process: the creator's pid, its fd, the size mapped. */
@@ -47,25 +46,8 @@ export class ShmError extends TrgwdError {}
 
 /** Loads the shm part from the first candidate that exists; throws ShmError. */
 export function loadShmNativeFrom(candidates: readonly string[]): NativeShm {
-  const path = candidates.find((p) => existsSync(p));
-  if (path === undefined) {
-    throw new ShmError(
-      'ERR_NATIVE_MISSING',
-      `native addon trgwd_native.node is not built (looked in ${candidates.join(', ')}); build it with \`npm run build:native\``,
-      { details: { candidates: [...candidates] } },
-    );
-  }
-  let mod: { shm?: NativeShm };
-  try {
-    mod = createRequire(import.meta.url)(path) as { shm?: NativeShm };
-  } catch (e) {
-    throw new ShmError(
-      'ERR_NATIVE_MISSING',
-      `native addon at ${path} failed to load; rebuild it with \`npm run build:native\``,
-      { cause: e, details: { path } },
-    );
-  }
-  const s = mod.shm;
+  const { path, mod } = requireAddon(candidates, (code, message, options) => new ShmError(code, message, options));
+  const s = mod['shm'] as NativeShm | undefined;
   if (s === undefined || typeof s.create !== 'function' || typeof s.open !== 'function') {
     throw new ShmError(
       'ERR_NATIVE_MISMATCH',

@@ -7,11 +7,10 @@
  * Packet calls return numbers: a length (>= 0) or one of the negative SRTP_RESULT codes. They never
  * throw, so the media path can count and drop without try/catch.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrgwdError } from '../../errors.js';
+import { checkMirror, requireAddon, type AddonErrorFactory } from '../native-addon.js';
 
 /** Where node-gyp puts the addon, relative to the repository (package) root. */
 export const NATIVE_ADDON_RELATIVE_PATH = 'native/build/Release/trgwd_native.node';
@@ -186,22 +185,7 @@ export function nativeAddonCandidates(from: string = dirname(fileURLToPath(impor
   return out;
 }
 
-function checkMirror(
-  name: string,
-  native: Readonly<Record<string, number>>,
-  ours: Readonly<Record<string, number>>,
-  path: string,
-): void {
-  for (const [k, v] of Object.entries(ours)) {
-    if (native[k] !== v) {
-      throw new NativeAddonError(
-        'ERR_NATIVE_MISMATCH',
-        `native addon at ${path} does not match this build (${name}.${k}); rebuild it with \`npm run build:native\``,
-        { details: { path, table: name, key: k } },
-      );
-    }
-  }
-}
+const fail: AddonErrorFactory = (code, message, options) => new NativeAddonError(code, message, options);
 
 const REQUIRED_FUNCTIONS = [
   'create',
@@ -225,25 +209,8 @@ let cached: TrgwdNative | undefined;
  * tables match this module, and returns it. Throws NativeAddonError ERR_NATIVE_MISSING if absent.
  */
 export function loadNativeFrom(candidates: readonly string[]): TrgwdNative {
-  const path = candidates.find((p) => existsSync(p));
-  if (path === undefined) {
-    throw new NativeAddonError(
-      'ERR_NATIVE_MISSING',
-      `native addon trgwd_native.node is not built (looked in ${candidates.join(', ')}); ` +
-        'build it with `npm run build:native` (needs libsrtp2-dev, pkg-config and a C compiler)',
-      { details: { candidates: [...candidates] } },
-    );
-  }
-  let mod: TrgwdNative;
-  try {
-    mod = createRequire(import.meta.url)(path) as TrgwdNative;
-  } catch (e) {
-    throw new NativeAddonError(
-      'ERR_NATIVE_MISSING',
-      `native addon at ${path} failed to load; rebuild it with \`npm run build:native\``,
-      { cause: e, details: { path } },
-    );
-  }
+  const { path, mod: loaded } = requireAddon(candidates, fail);
+  const mod = loaded as unknown as TrgwdNative;
   if (mod.srtp === undefined) {
     throw new NativeAddonError('ERR_NATIVE_MISMATCH', `native addon at ${path} has no SRTP part`, {
       details: { path },
@@ -257,9 +224,9 @@ export function loadNativeFrom(candidates: readonly string[]): TrgwdNative {
       { details: { path, missing: missingFn } },
     );
   }
-  checkMirror('codes', mod.srtp.codes, SRTP_RESULT, path);
-  checkMirror('suites', mod.srtp.suites, NATIVE_SUITE, path);
-  checkMirror('flags', mod.srtp.flags, NATIVE_FLAG, path);
+  checkMirror('codes', mod.srtp.codes, SRTP_RESULT, path, fail);
+  checkMirror('suites', mod.srtp.suites, NATIVE_SUITE, path, fail);
+  checkMirror('flags', mod.srtp.flags, NATIVE_FLAG, path, fail);
   return mod;
 }
 
