@@ -13,10 +13,11 @@
  *   cfg     { id, cfg } / targets { id, media, rtcp }
  *   sec     { id, spec }                       the leg's portable security (null: none): built here
  *   remove  { id }                             stop the leg, close its sockets, answer `removed`
+ *   sync    { n }                              answer `synced` { n }: everything before it is applied
  *   close   {}                                 stop everything and exit
  * Messages out: ready {} (listening), bound { id } (its sockets are bound), removed { id },
  * latched { id, socket, address, port, relatch }, bindFailed { id, port, message },
- * secEvent { id, e } (an event of the leg's security transforms).
+ * secEvent { id, e } (an event of the leg's security transforms), synced { n }.
  */
 import type { Socket } from 'node:dgram';
 import {
@@ -64,6 +65,7 @@ export type ToWorker =
     }
   | { readonly t: 'sec'; readonly id: number; readonly spec: SecuritySpec | null }
   | { readonly t: 'remove'; readonly id: number }
+  | { readonly t: 'sync'; readonly n: number }
   | { readonly t: 'close' };
 
 export type FromWorker =
@@ -79,7 +81,8 @@ export type FromWorker =
       readonly relatch: boolean;
     }
   | { readonly t: 'bindFailed'; readonly id: number; readonly port: number; readonly message: string }
-  | { readonly t: 'secEvent'; readonly id: number; readonly e: SecurityEvent };
+  | { readonly t: 'secEvent'; readonly id: number; readonly e: SecurityEvent }
+  | { readonly t: 'synced'; readonly n: number };
 
 function run(init: WorkerInit, port: ParentChannel): void {
   const totals = mapShared(init.totals);
@@ -173,6 +176,9 @@ function run(init: WorkerInit, port: ParentChannel): void {
         );
         break;
       }
+      case 'sync':
+        post({ t: 'synced', n: m.n });
+        break;
       case 'remove':
         binding.delete(m.id);
         fwd.removeLeg(m.id);

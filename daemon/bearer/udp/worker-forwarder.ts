@@ -96,6 +96,14 @@ interface Shard {
   onReady: () => void;
   /** Messages of this turn, posted together (one postMessage per worker and turn, not per message). */
   outbox: ToWorker[];
+  /**
+   * Messages were posted that no answer will confirm (cfg, targets, sec: a Modify) since the last add
+   * or remove (whose answers come once the worker has handled everything before them) or sync.
+   */
+  unconfirmed: boolean;
+  syncSeq: number;
+  /** settled() callers waiting for a `synced` answer, by sync number. */
+  readonly syncWaiters: Map<number, () => void>;
 }
 
 interface Rec {
@@ -237,6 +245,9 @@ export class ShardedForwarder implements Forwarder {
         started: Promise.resolve(),
         onReady: () => undefined,
         outbox: [],
+        unconfirmed: false,
+        syncSeq: 0,
+        syncWaiters: new Map(),
       };
       let exited: () => void = () => undefined;
       shard.exited = new Promise((resolve) => (exited = resolve));
@@ -274,16 +285,30 @@ export class ShardedForwarder implements Forwarder {
   }
 
   /**
-   * Resolves when the legs added or removed before this call are settled. Legs that become unsettled
-   * later do not hold it up: under a steady flow of commands the set is rarely empty, and waiting for
-   * it to empty would make every reply wait for the commands that came after it.
+   * Resolves when the legs added or removed before this call are settled, and every worker has
+   * applied what it was sent before it (a Modify's new destination, targets or keys: a `sync` that it
+   * answers when it got that far, where no add or remove answer will say so). Legs that become
+   * unsettled later do not hold it up: under a steady flow of commands the set is rarely empty, and
+   * waiting for it to empty would make every reply wait for the commands that came after it.
    */
   settled(): Promise<void> {
+    const waits: Promise<void>[] = [];
     // what the caller changed goes out now, before the answer it is about to give
-    for (const s of this.#shards) this.#flush(s);
-    if (this.#binding.size === 0) return Promise.resolve();
-    const upTo = this.#bindingSeq;
-    return new Promise((resolve) => this.#settledWaiters.push({ upTo, resolve }));
+    for (const s of this.#shards) {
+      if (s.alive && s.unconfirmed) {
+        const n = ++s.syncSeq;
+        s.outbox.push({ t: 'sync', n });
+        s.unconfirmed = false;
+        waits.push(new Promise((resolve) => s.syncWaiters.set(n, resolve)));
+      }
+      this.#flush(s);
+    }
+    if (this.#binding.size > 0) {
+      const upTo = this.#bindingSeq;
+      waits.push(new Promise((resolve) => this.#settledWaiters.push({ upTo, resolve })));
+    }
+    if (waits.length === 0) return Promise.resolve();
+    return Promise.all(waits).then(() => undefined);
   }
 
   /** A leg is unsettled from now on (again, if it was: it then counts as the newest). */
@@ -507,6 +532,8 @@ export class ShardedForwarder implements Forwarder {
   #post(shard: number, m: ToWorker): void {
     const s = this.#shards[shard];
     if (s === undefined || !s.alive) return;
+    // an add or remove is answered once the worker has handled it and all before it
+    s.unconfirmed = m.t !== 'add' && m.t !== 'remove';
     if (s.outbox.length === 0) queueMicrotask(() => this.#flush(s));
     s.outbox.push(m);
   }
@@ -621,6 +648,8 @@ export class ShardedForwarder implements Forwarder {
   /** A worker is gone: nothing it owed (binds, removals) will come; whoever waits goes on. */
   #abandon(shard: Shard): void {
     shard.alive = false;
+    for (const resolve of shard.syncWaiters.values()) resolve();
+    shard.syncWaiters.clear();
     for (const rec of this.#recs.values()) {
       if (rec.shard !== shard.index) continue;
       this.#boundDone(rec.id);
@@ -659,6 +688,12 @@ export class ShardedForwarder implements Forwarder {
       case 'latched':
         this.#listener?.latched?.(m.id, m.socket, m.address, m.port, m.relatch);
         break;
+      case 'synced': {
+        const resolve = shard.syncWaiters.get(m.n);
+        shard.syncWaiters.delete(m.n);
+        resolve?.();
+        break;
+      }
       case 'secEvent': {
         // events of transforms the worker built, to the security they were built from (or its successor)
         this.#recs.get(m.id)?.lastPortable?.onEvent(m.e);
