@@ -47,8 +47,9 @@
  * the main thread's event-loop delay (what an H.248 transaction waits behind) is p99 112 ms with the
  * relay on it, 4 ms with the relay on workers. The command layer awaits MediaGateway.mediaSettled()
  * before answering (settled() below), so a port handed to a worker is bound again before the reply
- * that names it. Workers are not the default because of what they cost call setup (bench/control on
- * a 2-vCPU VM: ~1,700 against ~3,300 cycles/s): each command that changes a context sends a batch to
+ * that names it, and what a Modify changed (Remote, mode, keys) is applied there before its reply.
+ * Workers are not the default because of what they cost call setup (bench/control on a 2-vCPU VM:
+ * ~1,500-1,600 against ~3,300 cycles/s): each command that changes a context sends a batch to
  * a worker and waits for its answer, and waking an idle worker costs tens of µs of CPU there. The
  * port handoff (bound here, closed, bound again by the worker) is the smaller part: a prototype in
  * which only the worker binds set up 17% more calls per second, still far from the main thread's rate.
