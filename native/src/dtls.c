@@ -35,7 +35,7 @@
  * what JS forgot. A session keeps its context's memory alive (reference count) so cookie callbacks
  * never see a freed context.
  */
-#include "dtls.h"
+#include "addon.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -1328,14 +1328,6 @@ static napi_value session_destroy(napi_env env, napi_callback_info info)
   return NULL;
 }
 
-static napi_status set_int(napi_env env, napi_value obj, const char *name, int32_t v)
-{
-  napi_value x;
-  napi_status st = napi_create_int32(env, v, &x);
-  if (st != napi_ok) return st;
-  return napi_set_named_property(env, obj, name, x);
-}
-
 static napi_status set_double(napi_env env, napi_value obj, const char *name, double v)
 {
   napi_value x;
@@ -1398,9 +1390,9 @@ static napi_value session_info(napi_env env, napi_callback_info info)
     }
   }
   ERR_clear_error();
-  set_int(env, o, "state", s->state);
-  set_int(env, o, "role", s->role);
-  set_int(env, o, "reason", s->reason);
+  trgwd_set_int(env, o, "state", s->state);
+  trgwd_set_int(env, o, "role", s->role);
+  trgwd_set_int(env, o, "reason", s->reason);
   set_str(env, o, "error", s->err[0] != '\0' ? s->err : NULL);
   set_str(env, o, "version", version);
   set_str(env, o, "cipher", cipher);
@@ -1411,7 +1403,7 @@ static napi_value session_info(napi_env env, napi_callback_info info)
   set_double(env, o, "bytesOut", (double)s->bytes_out);
   set_double(env, o, "droppedUnverified", (double)s->dropped_unverified);
   set_double(env, o, "outQueueDropped", (double)s->io.out.dropped);
-  set_int(env, o, "destroyed", s->ssl == NULL);
+  trgwd_set_int(env, o, "destroyed", s->ssl == NULL);
   return o;
 }
 
@@ -1465,20 +1457,9 @@ static napi_value stats_call(napi_env env, napi_callback_info info)
   return o;
 }
 
-static napi_status set_fn(napi_env env, napi_value obj, const char *name, napi_callback cb)
-{
-  napi_value fn;
-  napi_status st = napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
-  if (st != napi_ok) return st;
-  return napi_set_named_property(env, obj, name, fn);
-}
-
 napi_status trgwd_dtls_register(napi_env env, napi_value exports)
 {
-  static const struct {
-    const char *name;
-    napi_callback cb;
-  } fns[] = {
+  static const trgwd_named_fn fns[] = {
       {"createContext", create_context},
       {"destroyContext", destroy_context},
       {"listen", listen_call},
@@ -1500,63 +1481,42 @@ napi_status trgwd_dtls_register(napi_env env, napi_value exports)
       {"exportKeyingMaterial", session_export},
       {"stats", stats_call},
   };
-  napi_value dtls, codes, flags, states, reasons, hashes, listen;
+  /* mirrored in daemon/tls/dtls/binding.ts, which checks them at load */
+  static const trgwd_named_int codes[] = {
+      {"BAD_PARAM", DTLS_ERR_BAD_PARAM}, {"CLOSED", DTLS_ERR_CLOSED}, {"STATE", DTLS_ERR_STATE},
+      {"WRITE", DTLS_ERR_WRITE},         {"TOO_BIG", DTLS_ERR_TOO_BIG},
+  };
+  static const trgwd_named_int flags[] = {
+      {"OUT", F_OUT},   {"ESTABLISHED", F_ESTABLISHED}, {"FAILED", F_FAILED},           {"CLOSED", F_CLOSED},
+      {"MORE", F_MORE}, {"DATA", F_DATA},               {"VERIFY_WAIT", F_VERIFY_WAIT},
+  };
+  static const trgwd_named_int states[] = {
+      {"HANDSHAKE", ST_HANDSHAKE}, {"VERIFY_WAIT", ST_VERIFY_WAIT}, {"ESTABLISHED", ST_ESTABLISHED},
+      {"FAILED", ST_FAILED},       {"CLOSED", ST_CLOSED},
+  };
+  static const trgwd_named_int reasons[] = {
+      {"NONE", R_NONE},       {"FINGERPRINT", R_FINGERPRINT}, {"HANDSHAKE", R_HANDSHAKE}, {"TIMEOUT", R_TIMEOUT},
+      {"PEER_CLOSE", R_PEER_CLOSE}, {"ALERT", R_ALERT},       {"LOCAL", R_LOCAL},
+  };
+  static const trgwd_named_int hashes[] = {
+      {"SHA1", H_SHA1}, {"SHA256", H_SHA256}, {"SHA384", H_SHA384}, {"SHA512", H_SHA512},
+  };
+  static const trgwd_named_int listen_results[] = {
+      {"DROP", LISTEN_DROP}, {"HVR", LISTEN_HVR}, {"ACCEPT", LISTEN_ACCEPT},
+  };
+  napi_value dtls;
   napi_status st;
-  size_t i;
 
   pthread_once(&init_once, init_process);
   if ((st = napi_create_object(env, &dtls)) != napi_ok) return st;
-  for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
-    if ((st = set_fn(env, dtls, fns[i].name, fns[i].cb)) != napi_ok) return st;
+  if ((st = trgwd_set_fns(env, dtls, fns, TRGWD_COUNT(fns))) != napi_ok) return st;
+  if ((st = trgwd_set_table(env, dtls, "codes", codes, TRGWD_COUNT(codes))) != napi_ok) return st;
+  if ((st = trgwd_set_table(env, dtls, "flags", flags, TRGWD_COUNT(flags))) != napi_ok) return st;
+  if ((st = trgwd_set_table(env, dtls, "states", states, TRGWD_COUNT(states))) != napi_ok) return st;
+  if ((st = trgwd_set_table(env, dtls, "reasons", reasons, TRGWD_COUNT(reasons))) != napi_ok) return st;
+  if ((st = trgwd_set_table(env, dtls, "hashes", hashes, TRGWD_COUNT(hashes))) != napi_ok) return st;
+  if ((st = trgwd_set_table(env, dtls, "listenResults", listen_results, TRGWD_COUNT(listen_results))) != napi_ok) return st;
 
-  if ((st = napi_create_object(env, &codes)) != napi_ok) return st;
-  set_int(env, codes, "BAD_PARAM", DTLS_ERR_BAD_PARAM);
-  set_int(env, codes, "CLOSED", DTLS_ERR_CLOSED);
-  set_int(env, codes, "STATE", DTLS_ERR_STATE);
-  set_int(env, codes, "WRITE", DTLS_ERR_WRITE);
-  if ((st = set_int(env, codes, "TOO_BIG", DTLS_ERR_TOO_BIG)) != napi_ok) return st;
-  if ((st = napi_set_named_property(env, dtls, "codes", codes)) != napi_ok) return st;
-
-  if ((st = napi_create_object(env, &flags)) != napi_ok) return st;
-  set_int(env, flags, "OUT", F_OUT);
-  set_int(env, flags, "ESTABLISHED", F_ESTABLISHED);
-  set_int(env, flags, "FAILED", F_FAILED);
-  set_int(env, flags, "CLOSED", F_CLOSED);
-  set_int(env, flags, "MORE", F_MORE);
-  set_int(env, flags, "DATA", F_DATA);
-  if ((st = set_int(env, flags, "VERIFY_WAIT", F_VERIFY_WAIT)) != napi_ok) return st;
-  if ((st = napi_set_named_property(env, dtls, "flags", flags)) != napi_ok) return st;
-
-  if ((st = napi_create_object(env, &states)) != napi_ok) return st;
-  set_int(env, states, "HANDSHAKE", ST_HANDSHAKE);
-  set_int(env, states, "VERIFY_WAIT", ST_VERIFY_WAIT);
-  set_int(env, states, "ESTABLISHED", ST_ESTABLISHED);
-  set_int(env, states, "FAILED", ST_FAILED);
-  if ((st = set_int(env, states, "CLOSED", ST_CLOSED)) != napi_ok) return st;
-  if ((st = napi_set_named_property(env, dtls, "states", states)) != napi_ok) return st;
-
-  if ((st = napi_create_object(env, &reasons)) != napi_ok) return st;
-  set_int(env, reasons, "NONE", R_NONE);
-  set_int(env, reasons, "FINGERPRINT", R_FINGERPRINT);
-  set_int(env, reasons, "HANDSHAKE", R_HANDSHAKE);
-  set_int(env, reasons, "TIMEOUT", R_TIMEOUT);
-  set_int(env, reasons, "PEER_CLOSE", R_PEER_CLOSE);
-  set_int(env, reasons, "ALERT", R_ALERT);
-  if ((st = set_int(env, reasons, "LOCAL", R_LOCAL)) != napi_ok) return st;
-  if ((st = napi_set_named_property(env, dtls, "reasons", reasons)) != napi_ok) return st;
-
-  if ((st = napi_create_object(env, &hashes)) != napi_ok) return st;
-  set_int(env, hashes, "SHA1", H_SHA1);
-  set_int(env, hashes, "SHA256", H_SHA256);
-  set_int(env, hashes, "SHA384", H_SHA384);
-  if ((st = set_int(env, hashes, "SHA512", H_SHA512)) != napi_ok) return st;
-  if ((st = napi_set_named_property(env, dtls, "hashes", hashes)) != napi_ok) return st;
-
-  if ((st = napi_create_object(env, &listen)) != napi_ok) return st;
-  set_int(env, listen, "DROP", LISTEN_DROP);
-  set_int(env, listen, "HVR", LISTEN_HVR);
-  if ((st = set_int(env, listen, "ACCEPT", LISTEN_ACCEPT)) != napi_ok) return st;
-  if ((st = napi_set_named_property(env, dtls, "listenResults", listen)) != napi_ok) return st;
 
   if ((st = set_str(env, dtls, "opensslVersion", OpenSSL_version(OPENSSL_VERSION))) != napi_ok) return st;
   return napi_set_named_property(env, exports, "dtls", dtls);

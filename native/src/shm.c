@@ -25,7 +25,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "shm.h"
+#include "addon.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -198,13 +198,11 @@ static napi_value shm_open_fn(napi_env env, napi_callback_info info)
 
 napi_status trgwd_shm_register(napi_env env, napi_value exports)
 {
-  napi_value shm, fn, max;
+  static const trgwd_named_fn fns[] = { { "create", shm_create }, { "open", shm_open_fn } };
+  napi_value shm, max;
   napi_status st;
   if ((st = napi_create_object(env, &shm)) != napi_ok) return st;
-  if ((st = napi_create_function(env, "create", NAPI_AUTO_LENGTH, shm_create, NULL, &fn)) != napi_ok) return st;
-  if ((st = napi_set_named_property(env, shm, "create", fn)) != napi_ok) return st;
-  if ((st = napi_create_function(env, "open", NAPI_AUTO_LENGTH, shm_open_fn, NULL, &fn)) != napi_ok) return st;
-  if ((st = napi_set_named_property(env, shm, "open", fn)) != napi_ok) return st;
+  if ((st = trgwd_set_fns(env, shm, fns, TRGWD_COUNT(fns))) != napi_ok) return st;
   if ((st = napi_create_double(env, SHM_MAX_BYTES, &max)) != napi_ok) return st;
   if ((st = napi_set_named_property(env, shm, "maxBytes", max)) != napi_ok) return st;
   return napi_set_named_property(env, exports, "shm", shm);

@@ -814,26 +814,11 @@ static napi_value events_fn(napi_env env, napi_callback_info info)
 
 /* ---- registration ---------------------------------------------------------------------------- */
 
-static napi_status set_int(napi_env env, napi_value obj, const char *name, int32_t v)
-{
-  return napi_set_named_property(env, obj, name, make_int(env, v));
-}
-
-static napi_status set_fn(napi_env env, napi_value obj, const char *name, napi_callback cb)
-{
-  napi_value fn;
-  napi_status st = napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
-  return st != napi_ok ? st : napi_set_named_property(env, obj, name, fn);
-}
-
 napi_status trgwd_srtp_register(napi_env env, napi_value exports)
 {
   napi_status st;
-  napi_value srtp, codes, suites, flags, version, backend;
-  static const struct {
-    const char *name;
-    napi_callback cb;
-  } fns[] = {
+  napi_value srtp, version, backend;
+  static const trgwd_named_fn fns[] = {
     { "create", session_create },
     { "update", session_update },
     { "destroy", session_destroy },
@@ -847,46 +832,39 @@ napi_status trgwd_srtp_register(napi_env env, napi_value exports)
     { "liveSessions", live_sessions_fn },
     { "events", events_fn },
   };
-  size_t i;
+  /* mirrored in daemon/tls/srtp/binding.ts, which checks them at load */
+  static const trgwd_named_int codes[] = {
+    { "AUTH_FAIL", TRGWD_SRTP_ERR_AUTH_FAIL },     { "REPLAY_FAIL", TRGWD_SRTP_ERR_REPLAY_FAIL },
+    { "REPLAY_OLD", TRGWD_SRTP_ERR_REPLAY_OLD },   { "BAD_PARAM", TRGWD_SRTP_ERR_BAD_PARAM },
+    { "OTHER", TRGWD_SRTP_ERR_OTHER },             { "NO_ROOM", TRGWD_SRTP_ERR_NO_ROOM },
+    { "CLOSED", TRGWD_SRTP_ERR_CLOSED },           { "BAD_MKI", TRGWD_SRTP_ERR_BAD_MKI },
+    { "KEY_EXPIRED", TRGWD_SRTP_ERR_KEY_EXPIRED }, { "NO_STREAM", TRGWD_SRTP_ERR_NO_STREAM },
+    { "DIRECTION", TRGWD_SRTP_ERR_DIRECTION },
+  };
+  static const trgwd_named_int suites[] = {
+    { "AES_CM_128_HMAC_SHA1_80", TRGWD_SUITE_AES_CM_128_HMAC_SHA1_80 },
+    { "AES_CM_128_HMAC_SHA1_32", TRGWD_SUITE_AES_CM_128_HMAC_SHA1_32 },
+    { "AEAD_AES_128_GCM", TRGWD_SUITE_AEAD_AES_128_GCM },
+    { "AEAD_AES_256_GCM", TRGWD_SUITE_AEAD_AES_256_GCM },
+  };
+  static const trgwd_named_int flags[] = {
+    { "UNENCRYPTED_SRTP", TRGWD_FLAG_UNENCRYPTED_SRTP },
+    { "UNENCRYPTED_SRTCP", TRGWD_FLAG_UNENCRYPTED_SRTCP },
+    { "UNAUTHENTICATED_SRTP", TRGWD_FLAG_UNAUTHENTICATED_SRTP },
+  };
 
   pthread_once(&init_once, init_libsrtp);
 
   if ((st = napi_create_object(env, &srtp)) != napi_ok) return st;
-  for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
-    if ((st = set_fn(env, srtp, fns[i].name, fns[i].cb)) != napi_ok) return st;
-
-  if ((st = napi_create_object(env, &codes)) != napi_ok) return st;
-  set_int(env, codes, "AUTH_FAIL", TRGWD_SRTP_ERR_AUTH_FAIL);
-  set_int(env, codes, "REPLAY_FAIL", TRGWD_SRTP_ERR_REPLAY_FAIL);
-  set_int(env, codes, "REPLAY_OLD", TRGWD_SRTP_ERR_REPLAY_OLD);
-  set_int(env, codes, "BAD_PARAM", TRGWD_SRTP_ERR_BAD_PARAM);
-  set_int(env, codes, "OTHER", TRGWD_SRTP_ERR_OTHER);
-  set_int(env, codes, "NO_ROOM", TRGWD_SRTP_ERR_NO_ROOM);
-  set_int(env, codes, "CLOSED", TRGWD_SRTP_ERR_CLOSED);
-  set_int(env, codes, "BAD_MKI", TRGWD_SRTP_ERR_BAD_MKI);
-  set_int(env, codes, "KEY_EXPIRED", TRGWD_SRTP_ERR_KEY_EXPIRED);
-  set_int(env, codes, "NO_STREAM", TRGWD_SRTP_ERR_NO_STREAM);
-  if ((st = set_int(env, codes, "DIRECTION", TRGWD_SRTP_ERR_DIRECTION)) != napi_ok) return st;
-  if ((st = napi_set_named_property(env, srtp, "codes", codes)) != napi_ok) return st;
-
-  if ((st = napi_create_object(env, &suites)) != napi_ok) return st;
-  set_int(env, suites, "AES_CM_128_HMAC_SHA1_80", TRGWD_SUITE_AES_CM_128_HMAC_SHA1_80);
-  set_int(env, suites, "AES_CM_128_HMAC_SHA1_32", TRGWD_SUITE_AES_CM_128_HMAC_SHA1_32);
-  set_int(env, suites, "AEAD_AES_128_GCM", TRGWD_SUITE_AEAD_AES_128_GCM);
-  if ((st = set_int(env, suites, "AEAD_AES_256_GCM", TRGWD_SUITE_AEAD_AES_256_GCM)) != napi_ok) return st;
-  if ((st = napi_set_named_property(env, srtp, "suites", suites)) != napi_ok) return st;
-
-  if ((st = napi_create_object(env, &flags)) != napi_ok) return st;
-  set_int(env, flags, "UNENCRYPTED_SRTP", TRGWD_FLAG_UNENCRYPTED_SRTP);
-  set_int(env, flags, "UNENCRYPTED_SRTCP", TRGWD_FLAG_UNENCRYPTED_SRTCP);
-  if ((st = set_int(env, flags, "UNAUTHENTICATED_SRTP", TRGWD_FLAG_UNAUTHENTICATED_SRTP)) != napi_ok)
-    return st;
-  if ((st = napi_set_named_property(env, srtp, "flags", flags)) != napi_ok) return st;
+  if ((st = trgwd_set_fns(env, srtp, fns, TRGWD_COUNT(fns))) != napi_ok) return st;
+  if ((st = trgwd_set_table(env, srtp, "codes", codes, TRGWD_COUNT(codes))) != napi_ok) return st;
+  if ((st = trgwd_set_table(env, srtp, "suites", suites, TRGWD_COUNT(suites))) != napi_ok) return st;
+  if ((st = trgwd_set_table(env, srtp, "flags", flags, TRGWD_COUNT(flags))) != napi_ok) return st;
 
   if ((st = napi_create_string_utf8(env, srtp_get_version_string(), NAPI_AUTO_LENGTH, &version)) != napi_ok)
     return st;
   if ((st = napi_set_named_property(env, srtp, "libsrtpVersion", version)) != napi_ok) return st;
-  if ((st = set_int(env, srtp, "initStatus", (int32_t)init_status)) != napi_ok) return st;
+  if ((st = trgwd_set_int(env, srtp, "initStatus", (int32_t)init_status)) != napi_ok) return st;
   /* "openssl": the crypto library under libsrtp (see find_crypto_backend) */
   if ((st = napi_create_string_utf8(env, crypto_backend, NAPI_AUTO_LENGTH, &backend)) != napi_ok) return st;
   if ((st = napi_set_named_property(env, srtp, "cryptoBackend", backend)) != napi_ok) return st;
