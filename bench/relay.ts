@@ -253,6 +253,33 @@ const gen = await Generator.start(SOCKETS, { rxPollUs: RX_POLL_US, headerOnly: S
 const relays: Relay[] = [];
 let daemon: Registered | undefined;
 let rtpengine: Rtpengine | undefined;
+
+/**
+ * A relay's calls are set up (since t0): their flows go to the generator, are probed, and the setup
+ * line is printed; the relay as measured from here on.
+ */
+async function ready(
+  impl: 'trgwd' | 'rtpengine',
+  pid: number,
+  calls: readonly { readonly aSendsTo: number; readonly bSendsTo: number }[],
+  t0: number,
+): Promise<Relay> {
+  const setupS = (performance.now() - t0) / 1000;
+  const first = await gen.addFlows(calls.flatMap((c, i) => flowsOf(gen, i, c.aSendsTo, c.bSendsTo)));
+  const relay: Relay = { impl, pid, firstFlow: first };
+  const p = await probe(gen, relay, maxFlows);
+  relay.skipped = p.skipped;
+  emit({
+    kind: 'setup',
+    impl,
+    calls: maxCalls,
+    seconds: round(setupS),
+    silent_flows: p.silent,
+    ...(p.silent > 0 ? { silent_first: p.silentFirst } : {}),
+    ...(relay.skipped !== undefined ? { skipped: true, reason: relay.skipped } : {}),
+  });
+  return relay;
+}
 try {
   if (!flag('--no-direct')) {
     // The floor: the same flows from endpoint to endpoint, no relay between (generator and loopback).
@@ -290,21 +317,7 @@ try {
         { latch: TRGWD_LATCH },
       );
     });
-    const setupS = (performance.now() - t0) / 1000;
-    const first = await gen.addFlows(calls.flatMap((c, i) => flowsOf(gen, i, c.aSendsTo, c.bSendsTo)));
-    const relay: Relay = { impl: 'trgwd', pid: daemon.daemon.pid, firstFlow: first };
-    const p = await probe(gen, relay, maxFlows);
-    relay.skipped = p.skipped;
-    emit({
-      kind: 'setup',
-      impl: 'trgwd',
-      calls: maxCalls,
-      seconds: round(setupS),
-      silent_flows: p.silent,
-      ...(p.silent > 0 ? { silent_first: p.silentFirst } : {}),
-      ...(relay.skipped !== undefined ? { skipped: true, reason: relay.skipped } : {}),
-    });
-    relays.push(relay);
+    relays.push(await ready('trgwd', daemon.daemon.pid, calls, t0));
   }
 
   if (!flag('--no-rtpengine')) {
@@ -332,21 +345,7 @@ try {
           A_CRYPTO !== undefined ? { crypto: A_CRYPTO } : undefined,
         );
       });
-      const setupS = (performance.now() - t0) / 1000;
-      const first = await gen.addFlows(calls.flatMap((c, i) => flowsOf(gen, i, c.aSendsTo, c.bSendsTo)));
-      const relay: Relay = { impl: 'rtpengine', pid: rtpengine.pid, firstFlow: first };
-      const p = await probe(gen, relay, maxFlows);
-      relay.skipped = p.skipped;
-      emit({
-        kind: 'setup',
-        impl: 'rtpengine',
-        calls: maxCalls,
-        seconds: round(setupS),
-        silent_flows: p.silent,
-        ...(p.silent > 0 ? { silent_first: p.silentFirst } : {}),
-        ...(relay.skipped !== undefined ? { skipped: true, reason: relay.skipped } : {}),
-      });
-      relays.push(relay);
+      relays.push(await ready('rtpengine', rtpengine.pid, calls, t0));
     }
   }
 
