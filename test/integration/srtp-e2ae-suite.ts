@@ -108,15 +108,10 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
   }
 
   /**
-   * The SRTP termination holds `n` crypto contexts, once what the relay thread reported has arrived
-   * (a worker builds and frees the transforms after the command's reply; the count comes by message).
+   * `n` Notifies were sent, once the relay thread's events (latch, key lifetime) have arrived: they
+   * come from packets, so a worker's may land after the packet that caused them. (What a command
+   * changes, e.g. the crypto contexts it opens, is reported before its reply: settled().)
    */
-  async function contextsAre(h: SrtpHarness, n: number, what = 'srtp contexts'): Promise<void> {
-    if (h.srtp.contexts !== n) await eventually(() => (h.srtp.contexts === n ? true : undefined), 3000, what, 5).catch(() => undefined);
-    assert.equal(h.srtp.contexts, n, what);
-  }
-
-  /** `n` Notifies were sent, once the relay thread's events (latch, key lifetime) have arrived. */
   async function notifiesAre(h: SrtpHarness, n: number, what = 'notifies'): Promise<void> {
     if (h.link.notifies.length < n) await eventually(() => (h.link.notifies.length >= n ? true : undefined), 3000, what, 5).catch(() => undefined);
     assert.equal(h.link.notifies.length, n, what);
@@ -354,10 +349,10 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
             assert.equal(srtp.length, back.length + 10, 'an 80-bit tag added');
             assert.deepEqual(unprotect(ueRx, srtp), back);
           }
-          await contextsAre(h, 2);
+          assert.equal(h.srtp.contexts, 2);
           const s = await h.tx(`Context = ${c.ctx} { Subtract = * }`);
           assert.equal(statsOf(s)['srtp/af'], 0);
-          await contextsAre(h, 0, 'contexts freed with the stream');
+          assert.equal(h.srtp.contexts, 0, 'contexts freed with the stream');
         });
       } finally {
         await h.close();
@@ -534,7 +529,7 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
           await pb!.send(rtp({ seq: 9, ssrc: 0x5555 }), c.gwB);
           assert.deepEqual(unprotect(ueRx, (await pa!.next()).data), rtp({ seq: 9, ssrc: 0x5555 }));
           await h.tx(`Context = ${c.ctx} { Subtract = * }`);
-          await contextsAre(h, 0);
+          assert.equal(h.srtp.contexts, 0);
         });
       } finally {
         await h.close();
@@ -597,7 +592,7 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
             42,
             'our own line’s overhead',
           );
-          await contextsAre(h, 1, 'only the outbound direction has a key');
+          assert.equal(h.srtp.contexts, 1, 'only the outbound direction has a key');
           const ue = ueLine();
           const m = await h.tx(
             modifyMedia(
@@ -607,14 +602,14 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
             ),
           );
           noError(m);
-          await contextsAre(h, 2);
+          assert.equal(h.srtp.contexts, 2);
           const ueTx = session('outbound', ue);
           const ueRx = session('inbound', ours);
           for (let seq = 1; seq <= 3; seq++) {
             assert.deepEqual(await bothWays(c, pa!, pb!, ueTx, ueRx, seq), { toCore: 10, toUe: 10 });
           }
           noError(await h.tx(`Context = ${c.ctx} { Subtract = * }`));
-          await contextsAre(h, 0);
+          assert.equal(h.srtp.contexts, 0);
         });
       } finally {
         await h.close();
@@ -667,7 +662,7 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
             );
             assert.equal(seqOf(plain), (65530 + i) & 0xffff, 'no loss, no gap');
           });
-          await contextsAre(h, 2);
+          assert.equal(h.srtp.contexts, 2);
           if (sameProcess) assert.equal(liveSrtpSessions(), live, 'one context replaced by one');
           // the UE's new key: a new session, sequence numbers and ROC from the start again
           const ueTx2 = session('outbound', ue2);
@@ -734,7 +729,7 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
           assert.match(ours2, /^1 AES_CM_128_HMAC_SHA1_80 inline:[A-Za-z0-9+/]{40}$/);
           assert.notEqual(ours2, ours1, 'a new key');
           assert.equal(portOf(localOf(audit(commands(modify!)[0]))), c.gwA, 'the port stays');
-          await contextsAre(h, 2);
+          assert.equal(h.srtp.contexts, 2);
           if (sameProcess) assert.equal(liveSrtpSessions(), live);
           // core→access now with the new key (fresh context), not the old one
           const ueRx2 = session('inbound', ours2);
@@ -778,7 +773,7 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
           ]) {
             const r = await h.tx(modifyMedia(c, c.a, body));
             noError(r);
-            await contextsAre(h, 2, body);
+            assert.equal(h.srtp.contexts, 2, body);
             if (sameProcess) assert.equal(liveSrtpSessions(), live, `no context made or freed: ${body}`);
           }
           // not rekeyed: the packet seen before the Modify is still a replay; ours is unchanged
@@ -1194,10 +1189,10 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
             for (let seq = 1; seq <= 3; seq++) {
               assert.deepEqual(await bothWays(c, pa!, pb!, ueTx, ueRx, seq), { toCore: tag, toUe: tag }, name);
             }
-            await contextsAre(h, 2, name);
+            assert.equal(h.srtp.contexts, 2, name);
             const st = statsOf(await h.tx(`Context = ${c.ctx} { Subtract = * }`));
             assert.equal(st['srtp/af'], 0, name);
-            await contextsAre(h, 0, name);
+            assert.equal(h.srtp.contexts, 0, name);
           }
         }
       });
@@ -1245,7 +1240,7 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
             assert.equal(r[0]?.error?.code, 449, `${name}: ${JSON.stringify(r[0]?.error)}`);
             await h.mg.mediaSettled();
             assert.equal(h.mg.contextCount, 0, `${name}: no context`);
-            await contextsAre(h, 0, name);
+            assert.equal(h.srtp.contexts, 0, name);
             await until(
               () => ports.udpSlotsFree === free[0] && core.udpSlotsFree === free[1],
               `${name}: no ports held`,
@@ -1275,7 +1270,7 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
           assert.deepEqual((await pb!.next()).data, srtp, 'SRTP relayed untouched');
           await pb!.send(srtp, e.gwB);
           assert.deepEqual((await pa!.next()).data, srtp);
-          await contextsAre(h, 0);
+          assert.equal(h.srtp.contexts, 0);
           noError(await h.tx(`Context = ${e.ctx} { Subtract = * }`));
         });
       } finally {
@@ -1410,7 +1405,7 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
             'LocalControl { Mode = SendReceive, ipdc/realm = access }',
           ]) {
             noError(await h.tx(modifyMedia(c, c.a, body)));
-            await contextsAre(h, 2, body);
+            assert.equal(h.srtp.contexts, 2, body);
             assert.equal(await gauge(), 2, body);
             if (sameProcess) assert.equal(sessionsNow(), base + 2, `libsrtp2 sessions: ${body}`);
           }
@@ -1424,7 +1419,7 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
               ),
             ),
           );
-          await contextsAre(h, 0);
+          assert.equal(h.srtp.contexts, 0);
           if (sameProcess) assert.equal(sessionsNow(), base);
           noError(
             await h.tx(
@@ -1436,11 +1431,11 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
               ),
             ),
           );
-          await contextsAre(h, 2);
+          assert.equal(h.srtp.contexts, 2);
           if (sameProcess) assert.equal(sessionsNow(), base + 2);
           // Subtract: gone
           await h.tx(`Context = ${c.ctx} { Subtract = * }`);
-          await contextsAre(h, 0);
+          assert.equal(h.srtp.contexts, 0);
           assert.equal(await gauge(), 0);
           if (sameProcess) assert.equal(sessionsNow(), base);
         });
