@@ -264,6 +264,10 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
     );
     noError(r);
     const [ca, cb] = commands(r);
+    if (suite.workers > 0) {
+      // the point of the worker runs: the SRTP leg relays there, not on the main thread
+      assert.ok(shardOf(h, amm(ca).terminationId)! >= 0, 'the SRTP leg runs on a relay worker');
+    }
     return {
       ctx: r[0]!.contextId as number,
       a: amm(ca).terminationId,
@@ -272,6 +276,13 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
       gwB: portOf(localOf(audit(cb))),
       reply: r,
     };
+  }
+
+  /** Which thread relays a termination's stream 1 (-1: main; with suite.workers > 0 only). */
+  function shardOf(h: SrtpHarness, term: string): number | undefined {
+    const stream = h.mg.termination(term)?.streams.get(1);
+    const leg = stream !== undefined ? h.plane.legOf(stream) : undefined;
+    return leg !== undefined ? (h.plane.forwarder as ShardedForwarder).shardOf(leg) : undefined;
   }
 
   /** Access side with Local `inline:$` and the UE's key in Remote. */
@@ -1040,6 +1051,8 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
           const r2 = await h.tx(`Context = $ { ${addText('core', pc!.port, 'RTP/AVP 0', {})} }`);
           noError(r2);
           const ctx2 = r2[0]!.contextId as number;
+          const c = amm(commands(r2)[0]).terminationId;
+          if (suite.workers > 1) assert.notEqual(shardOf(h, c), shardOf(h, c1.a), 'the contexts start on two workers');
           const ueTx = session('outbound', ue);
           // across the sequence wrap: the inbound context's ROC is 1 from here on
           let replay: Buffer | undefined;
@@ -1057,6 +1070,7 @@ export function srtpE2aeSuite(suite: SrtpE2aeSuiteOptions): void {
           assert.deepEqual((await pc!.next()).data, after, 'ROC 1 still known after the Move: seq 2 authenticates');
           assert.deepEqual(await pc!.settle(), [], 'the replayed packet was not relayed');
           assert.deepEqual(await pb!.settle(), [], 'nothing for the context A left');
+          if (suite.workers > 1) assert.equal(shardOf(h, c), shardOf(h, c1.a), 'C came to the SRTP leg`s worker');
           const stats = statsOf(await h.tx(`Context = ${ctx2} { AuditValue = ${c1.a} { Audit { Statistics } } }`));
           assert.equal(stats['srtp/rf'], 1, 'the replay counted');
           assert.equal(stats['srtp/af'], 0);
