@@ -170,6 +170,26 @@ test('latching in a worker process: adr/ipcha reaches the controller', { skip },
   }
 });
 
+test('a Modify is in effect on the worker process when it is answered (mode SendOnly: the peer no longer enters)', { skip }, async () => {
+  const h = sharded(BASE + 150);
+  const [pa, pb] = await Promise.all([Peer.open(), Peer.open()]);
+  try {
+    const c = await call(h, pa, pb);
+    await pa.send(rtp({ seq: 1 }), c.gwA);
+    assert.equal(seqOf((await pb.next()).data), 1);
+    const r = await h.tx(`Context = ${c.ctx} { Modify = ${c.a} { Media { Stream = 1 { LocalControl { Mode = SendOnly } } } } }`);
+    assert.equal(r[0]?.error, undefined);
+    // sent at once after the reply: the worker must already have the new mode
+    for (let seq = 2; seq <= 21; seq++) await pa.send(rtp({ seq }), c.gwA);
+    await pb.send(rtp({ seq: 100 }), c.gwB);
+    assert.equal(seqOf((await pa.next()).data), 100, 'SendOnly still sends to the peer');
+    assert.deepEqual(await pb.settle(), [], 'nothing from the peer entered the context after the reply');
+  } finally {
+    for (const p of [pa, pb]) p.close();
+    await h.close();
+  }
+});
+
 test('close() ends the worker processes and frees their ports', { skip }, async () => {
   const h = sharded(BASE + 100);
   const [pa, pb] = await Promise.all([Peer.open(), Peer.open()]);

@@ -1,7 +1,7 @@
 /**
  * ShardedForwarder (daemon/bearer/udp/worker-forwarder.ts) on its own: placement of groups on
- * workers, totals handed over as differences, a leg removed while it moves between workers, and
- * close() ending the threads. Port range 28750-28799 belongs to this file.
+ * workers, totals handed over as differences, a leg removed while it moves between workers,
+ * settled() covering a Modify, and close() ending the threads. Port range 28750-28799 belongs to this file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -104,6 +104,35 @@ test('a leg removed while it moves to another worker: its ports end up free, nob
     assert.equal(f.shardOf(1), undefined);
     assert.ok(await isFree(port1), 'no thread holds the port of the removed leg');
   } finally {
+    await f.close();
+  }
+});
+
+test('settled() after a change no add or remove answers (a Modify: new Remote) waits until the worker applied it', async () => {
+  const f = new ShardedForwarder({ workers: 1, realms: ['core'] });
+  const a = await Peer.open();
+  const b = await Peer.open();
+  const b2 = await Peer.open();
+  try {
+    await f.ready;
+    const g1 = await bound();
+    const g2 = await bound();
+    const port1 = g1.address().port; // the worker binds it again: this socket is closed
+    f.addLeg(1, { rtp: g1, connectable: true }, cfg(1, a.port));
+    f.addLeg(2, { rtp: g2, connectable: true }, cfg(1, b.port));
+    f.setTargets(1, [2], []);
+    await f.settled();
+    f.configure(2, cfg(1, b2.port));
+    let applied = false;
+    const settled = f.settled().then(() => (applied = true));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    assert.equal(applied, false, 'not answered before the worker confirmed');
+    await settled;
+    await a.send(rtp({ seq: 7 }), port1);
+    assert.equal((await b2.next()).data.readUInt16BE(2), 7, 'relayed to the new Remote');
+    assert.deepEqual(await b.settle(), []);
+  } finally {
+    for (const p of [a, b, b2]) p.close();
     await f.close();
   }
 });
