@@ -388,7 +388,7 @@ export class DtlsEndpoint implements SessionOwner, Closable {
   }
 
   #emitFailed(f: DtlsFailure): void {
-    this.#log?.info({ dtls: f }, 'DTLS handshake failed');
+    this.#log?.warn({ dtls: f }, 'DTLS handshake failed');
     this.#handler.failed?.(f);
   }
 }

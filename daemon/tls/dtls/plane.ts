@@ -31,7 +31,6 @@
 import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
 import {
   SDP_ATTR,
   type SdpGroup,
@@ -39,7 +38,7 @@ import {
   type SdpSetup,
   type SdpTransport,
 } from '../../control/codec/sdp.js';
-import { TrgwdError, errorMessage, isTrgwdError } from '../../errors.js';
+import { TrgwdError, errorMessage } from '../../errors.js';
 import type { Context } from '../../mg/context.js';
 import type { MediaPlane, StreamPreparation } from '../../mg/media-plane.js';
 import type { Closable } from '../../mg/resource.js';
@@ -48,9 +47,9 @@ import type { Termination } from '../../mg/termination.js';
 import type { StoredSignals } from '../../mg/types.js';
 import type { UdpPortLease } from '../../bearer/ports.js';
 import type { Forwarder, LegConfig } from '../../bearer/udp/forwarder.js';
-import { acceptsIn, attachStreamCounters, policerOf, sendsOut } from '../../bearer/udp/udp-plane.js';
+import { acceptsIn, attachStreamCounters, policerOf, remoteEndpoints, sendsOut } from '../../bearer/udp/udp-plane.js';
 import { silentLogger, type Logger } from '../../observe/log.js';
-import { normaliseHash, remotePins } from '../fingerprint.js';
+import { normaliseHash, pinKey, remotePins } from '../fingerprint.js';
 import type { TlsPeerPin } from '../types.js';
 import type { DtlsEngine } from './engine.js';
 import type { DtlsEndpoint } from './endpoint.js';
@@ -119,15 +118,6 @@ export function dtlsRole(
   return 'auto';
 }
 
-/** Remote UDPTL address and port, when sendable. */
-function remoteEndpoint(g: SdpGroup | undefined): { address: string; port: number } | undefined {
-  const m = g?.media[0];
-  if (g === undefined || m === undefined || typeof m.port !== 'number' || m.port === 0) return undefined;
-  const c = g.effectiveConnection(m);
-  const a = c?.address;
-  if (a === undefined || isIP(a) === 0 || a === '0.0.0.0' || a === '::') return undefined;
-  return { address: a, port: m.port };
-}
 
 function fillSection(
   section: SdpSection,
@@ -227,8 +217,8 @@ class DtlsLeg implements Closable {
   readonly endpoint: DtlsEndpoint;
   readonly shim = new ShimSocket();
   readonly onMessage: (buf: Buffer, rinfo: { address: string; port: number }) => void;
-  /** Reused for every record handed to the Forwarder (it reads address and port only). */
-  readonly rinfo = { address: '', family: 'IPv4' as 'IPv4' | 'IPv6', port: 0, size: 0 };
+  /** The association's peer, handed to the Forwarder with every record (it reads address and port only). */
+  readonly rinfo = { address: '', port: 0 };
   cfg: LegConfig | undefined;
   /** Application octets that came out of the association (tlstv/br). */
   bytesIn = 0;
@@ -409,37 +399,29 @@ export class DtlsUdptlPlane implements MediaPlane {
         data: (buf, len) => {
           const leg = ref.leg;
           if (leg === undefined || leg.closed) return;
-          const a = leg.endpoint.association;
-          if (a === undefined) return;
-          const r = leg.rinfo;
-          r.address = a.address;
-          r.port = a.port;
-          r.size = len;
+          if (leg.endpoint.association === undefined) return;
           leg.bytesIn += len;
-          leg.shim.emit('message', len === buf.length ? buf : buf.subarray(0, len), r);
+          leg.shim.emit('message', len === buf.length ? buf : buf.subarray(0, len), leg.rinfo);
         },
         established: (e) => {
           const leg = ref.leg;
           if (leg === undefined) return;
-          leg.rinfo.family = e.address.includes(':') ? 'IPv6' : 'IPv4';
+          // the source the Forwarder sees for every record of this association
+          leg.rinfo.address = e.address;
+          leg.rinfo.port = e.port;
           this.#configure(leg, realm); // the Forwarder now sends to the association's peer
           leg.termination.raise(EST_EVENT, { resumed: false }, leg.stream.id);
         },
         failed: (f) => {
           const leg = ref.leg;
-          if (leg === undefined) return;
-          leg.termination.log.warn(
-            { stream: leg.stream.id, reason: f.reason, err: f.message, role: f.role },
-            'DTLS handshake failed',
-          );
+          if (leg === undefined) return; // the endpoint logged it (with the stream)
           leg.termination.raise(FAIL_EVENT, { reason: f.reason }, leg.stream.id);
         },
-        released: (r) => {
+        released: () => {
           const leg = ref.leg;
           if (leg === undefined) return;
           if (!leg.closed) this.#configure(leg, realm);
           leg.termination.raise(REL_EVENT, {}, leg.stream.id);
-          leg.termination.log.info({ stream: leg.stream.id, cause: r.cause }, 'DTLS association released');
         },
       },
       { role: 'auto', log: t.log.child({ stream: s.id, part: 'dtls' }) },
@@ -481,7 +463,7 @@ export class DtlsUdptlPlane implements MediaPlane {
       leg.attempt = '';
     }
     const pins = remote !== undefined ? remotePins(s.remote) : [];
-    const pinsKey = pins.map((p) => `${p.hash} ${p.value}`).join(',');
+    const pinsKey = pins.map(pinKey).join(',');
     if (pinsKey !== leg.pinsKey) {
       leg.pinsKey = pinsKey;
       ep.setPins(pins.length > 0 ? pins : undefined);
@@ -502,7 +484,8 @@ export class DtlsUdptlPlane implements MediaPlane {
       t.signals !== leg.signals && t.signals?.names.some((n) => n.toLowerCase() === ESTAB_SIGNAL) === true;
     leg.signals = t.signals;
     if (role === 'client' && pins.length > 0 && ep.association === undefined) {
-      const to = remoteEndpoint(remote);
+      // canonical address (as rinfo gives it): the handshake is keyed on the peer's address and port
+      const to = remoteEndpoints(remote).media;
       if (to !== undefined) {
         const attempt = `${leg.localTlsId ?? ''}|${leg.remoteTlsId ?? ''}|${to.address}|${to.port}|${pinsKey}`;
         if (freshSignal || (attempt !== leg.attempt && ep.handshakeCount === 0)) {
@@ -581,9 +564,4 @@ export class DtlsUdptlPlane implements MediaPlane {
     this.#counters.delete(leg);
     udp.forwarder.removeLeg(leg.id);
   }
-}
-
-/** True for errors of this plane that the command layer maps (tests). */
-export function isDtlsError(e: unknown): boolean {
-  return isTrgwdError(e) && e.code.startsWith('ERR_DTLS_');
 }
