@@ -242,6 +242,13 @@ test('a worker process killed (SIGKILL): logged, the gateway goes on with the ot
     assert.notEqual(h.fwd.shardOf(legOf(c3.a)), victim, 'not placed on the dead worker');
     await pe.send(rtp({ seq: 4 }), c3.gwA);
     assert.equal(seqOf((await pf.next()).data), 4);
+    // a Move into the dead worker's context is answered, and so is the command after it (nothing
+    // waits for a bind the dead worker will never confirm)
+    const answered = <T>(p: Promise<T>, what: string): Promise<T> =>
+      Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer`)), 5000))]);
+    const m = await answered(h.tx(`Context = ${c1.ctx} { Move = ${c3.b} }`), 'Move');
+    assert.equal(m[0]?.error, undefined, JSON.stringify(m[0]?.error));
+    await answered(call(h, pe, pf), 'the Add after it');
     // the dead worker's context can still be torn down (nothing waits for an answer from it)
     const r = await h.tx(`Context = ${c1.ctx} { Subtract = * }`);
     assert.equal(r[0]?.error, undefined, JSON.stringify(r[0]?.error));

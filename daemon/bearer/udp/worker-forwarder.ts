@@ -397,12 +397,12 @@ export class ShardedForwarder implements Forwarder {
     rec.cfg = cfg;
     if (cfg.group !== rec.group) {
       // Move: the leg joins another group, on that group's thread
-      this.#groupOf(rec)?.legs.delete(rec);
+      this.#leaveGroup(rec);
       rec.group = cfg.group;
       const g = this.#group(cfg.group);
       g.legs.add(rec);
       if ((rec.pinned || hasPlainSecurity(rec)) && g.shard !== MAIN) this.#toMain(g);
-      else if (keepsCryptoState(rec, g)) this.#moveGroup(g, rec.shard);
+      else if (keepsCryptoState(rec, g) && this.#runs(rec.shard)) this.#moveGroup(g, rec.shard);
       if ((rec.moveTo ?? rec.shard) !== g.shard) {
         this.#move(rec, g.shard);
         return;
@@ -444,8 +444,7 @@ export class ShardedForwarder implements Forwarder {
     rec.removed = true;
     this.#unsettled(id);
     const gone = new Promise<void>((resolve) => (rec.gone = resolve));
-    this.#groupOf(rec)?.legs.delete(rec);
-    if (this.#groups.get(rec.group)?.legs.size === 0) this.#groups.delete(rec.group);
+    this.#leaveGroup(rec);
     if (rec.moveTo === undefined) this.#stop(rec, () => this.#forget(rec));
     // else the move finishes the removal
     return gone;
@@ -514,6 +513,19 @@ export class ShardedForwarder implements Forwarder {
     return g;
   }
 
+  /** The thread still runs (the main thread always does). */
+  #runs(shard: number): boolean {
+    return shard === MAIN || this.#shards[shard]?.alive === true;
+  }
+
+  /** The leg leaves its group; an emptied group is forgotten. */
+  #leaveGroup(rec: Rec): void {
+    const g = this.#groupOf(rec);
+    if (g === undefined) return;
+    g.legs.delete(rec);
+    if (g.legs.size === 0) this.#groups.delete(rec.group);
+  }
+
   /** A group that must run on the main thread (security, pinned sockets): its legs move there. */
   #toMain(g: Group): void {
     this.#moveGroup(g, MAIN);
@@ -554,7 +566,13 @@ export class ShardedForwarder implements Forwarder {
     rec.shard = shard;
     const s = this.#shards[shard];
     if (s !== undefined) s.legs++;
-    if (s?.alive === true) this.#unsettled(rec.id);
+    if (s?.alive !== true) {
+      // a dead worker binds nothing: nobody may wait for this leg (it no longer relays; logged at the death)
+      this.#boundDone(rec.id);
+    } else if (!this.#binding.has(rec.id)) {
+      // a leg moving here is unsettled since its move began: keep that place among the waiters
+      this.#unsettled(rec.id);
+    }
     this.#post(shard, { t: 'add', id: rec.id, slot: rec.slot, bind: rec.bind, cfg: rec.cfg });
     if (isPortable(rec.security)) this.#post(shard, { t: 'sec', id: rec.id, spec: rec.security.spec });
     if (rec.media.length > 0 || rec.rtcp.length > 0) this.#sendTargets(rec);
