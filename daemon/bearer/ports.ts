@@ -29,7 +29,7 @@
 import type { Socket, SocketType } from 'node:dgram';
 import { createServer, isIP, type ListenOptions, type Server, type ServerOpts } from 'node:net';
 import { TrgwdError, errorMessage } from '../errors.js';
-import { closeMediaSocket, createMediaSocket } from './udp/sockets.js';
+import { bindMediaSocket, closeMediaSocket } from './udp/sockets.js';
 
 /** One realm as the manager needs it: `{ name, ...config.media.realms[name] }` fits. */
 export interface PortRealm {
@@ -378,24 +378,10 @@ export class PortManager {
     throw this.exhausted('udp');
   }
 
-  private bindUdp(port: number): Promise<Socket> {
-    return new Promise<Socket>((resolve, reject) => {
-      const socket = createMediaSocket(this.udpType);
-      const onError = (err: Error): void => {
-        try {
-          socket.close();
-        } catch {
-          // not running
-        }
-        reject(err);
-      };
-      socket.once('error', onError);
-      socket.bind({ address: this.address, port, exclusive: true }, () => {
-        socket.off('error', onError);
-        socket.on('error', () => this.counters.socketErrors++);
-        resolve(socket);
-      });
-    });
+  private async bindUdp(port: number): Promise<Socket> {
+    const socket = await bindMediaSocket(this.udpType, this.address, port);
+    socket.on('error', () => this.counters.socketErrors++);
+    return socket;
   }
 }
 

@@ -51,6 +51,25 @@ export function createMediaSocket(type: SocketType): Socket {
   return socket;
 }
 
+/**
+ * A media socket bound exclusively to `port`; when the bind fails the socket is closed (no descriptor
+ * left behind) and the bind error rejects.
+ */
+export function bindMediaSocket(type: SocketType, address: string, port: number): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = createMediaSocket(type);
+    const onError = (err: Error): void => {
+      void closeMediaSocket(socket);
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.bind({ address, port, exclusive: true }, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
 /** Media sockets closed through closeMediaSocket (a second close() would throw, building an Error). */
 const closedSockets = new WeakSet<Socket>();
 

@@ -41,7 +41,6 @@
  * in one such block per worker, never reset; drainTotals() hands over the difference since the last
  * call.
  */
-import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { errorMessage } from '../../errors.js';
 import { silentLogger, type Logger } from '../../observe/log.js';
@@ -66,7 +65,7 @@ import {
   type RelayWorkerMode,
   type SharedRef,
 } from './relay-channel.js';
-import { closeMediaSocket, createMediaSocket } from './sockets.js';
+import { bindMediaSocket, closeMediaSocket } from './sockets.js';
 
 /** Leg counter slots per SharedArrayBuffer chunk. */
 const CHUNK_SLOTS = 1024;
@@ -173,23 +172,17 @@ function bindSpecOf(s: LegSockets): BindSpec {
   };
 }
 
-function bindMain(spec: BindSpec): Promise<LegSockets> {
-  const one = (port: number): Promise<Socket> =>
-    new Promise((resolve, reject) => {
-      const s = createMediaSocket(spec.type);
-      s.once('error', reject);
-      s.bind({ port, address: spec.address, exclusive: true }, () => {
-        s.off('error', reject);
-        resolve(s);
-      });
-    });
-  return Promise.all([one(spec.rtp), spec.rtcp !== undefined ? one(spec.rtcp) : undefined]).then(
-    ([rtp, rtcp]) => ({
-      rtp,
-      rtcp,
-      connectable: true,
-    }),
-  );
+async function bindMain(spec: BindSpec): Promise<LegSockets> {
+  const [rtp, rtcp] = await Promise.allSettled([
+    bindMediaSocket(spec.type, spec.address, spec.rtp),
+    spec.rtcp !== undefined ? bindMediaSocket(spec.type, spec.address, spec.rtcp) : undefined,
+  ]);
+  if (rtp.status === 'rejected' || rtcp.status === 'rejected') {
+    // the one that did bind must not keep its port
+    for (const r of [rtp, rtcp]) if (r.status === 'fulfilled' && r.value !== undefined) void closeMediaSocket(r.value);
+    throw rtp.status === 'rejected' ? rtp.reason : (rtcp as PromiseRejectedResult).reason;
+  }
+  return { rtp: rtp.value, rtcp: rtcp.value, connectable: true };
 }
 
 export class ShardedForwarder implements Forwarder {
