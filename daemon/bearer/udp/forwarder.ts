@@ -8,9 +8,10 @@
  * UDPTL socket), where it sends (Remote, or the latched source), who may send to it, its mode, policer
  * and statistics. Per packet:
  *
- *   receive → (RTCP demux on a muxed port, RFC 5761 §4) → header check → source check / latch →
- *   statistics → [loopback: echo to the source] → policer → optional inbound transform (SRTP hook) →
- *   each target leg: optional outbound transform → send from the target's socket to its destination
+ *   receive → (RTCP demux on a muxed port, RFC 5761 §4) → header check → source check → optional
+ *   inbound transform (SRTP hook: only an authenticated packet goes further) → latch → statistics →
+ *   [loopback: echo to the source] → policer → each target leg: optional outbound transform → send
+ *   from the target's socket to its destination
  *
  * Rules of the path: no throw, no log, no allocation of our own (Node allocates the Buffer and rinfo of
  * each datagram; we forward that same Buffer), counters are plain numbers (stream counters for H.248
@@ -510,12 +511,20 @@ class Leg {
       c[C_JIT] = st.jitterMs;
     }
     if (this.loopback) {
-      // Loopback (H.248.1 §7.1.7): what the exterior sends comes back to it, nothing enters the context
+      // Loopback (H.248.1 §7.1.7): what the exterior sends comes back to it (its source, whatever
+      // Remote says), protected again on a secured leg; nothing enters the context
+      let out = buf;
       if (sec !== undefined) {
-        this.sendOut(buf, n, false, now);
-      } else if (this.sendRaw(this.rtpSock, this.rtpConnected, buf, len, port, address, proto)) {
+        const p = sec.outbound(buf, n, false);
+        if (p === undefined) {
+          totals[D_SECURITY]!++;
+          return;
+        }
+        out = p;
+      }
+      if (this.sendRaw(this.rtpSock, this.rtpConnected, out, out.length, port, address, proto)) {
         c[C_PS]!++;
-        c[C_OS]! += len;
+        c[C_OS]! += out.length;
         c[C_TX] = ORIGIN + now;
       }
       return;

@@ -23,7 +23,7 @@
  *   - Each change of the RTP (or UDPTL) destination away from Remote is reported (`adr/ipcha` with the
  *     new address and port) by the media plane.
  */
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { BlockList, SocketAddress, isIPv4, isIPv6 } from 'node:net';
 import { TrgwdError } from '../../errors.js';
 
 /** An IPv4 dotted quad as an unsigned 32-bit number, or -1 if `s` is not one. Allocation-free. */
@@ -97,13 +97,8 @@ function netmaskLength(n: number): number {
 
 /** Canonical text of an IP address as Node reports packet sources (IPv6 compressed, lower case). */
 export function canonicalAddress(address: string): string {
-  if (isIPv6(address)) {
-    try {
-      return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-    } catch {
-      return address.toLowerCase();
-    }
-  }
+  // Node's own text form, the one rinfo.address has (URL would print ::ffff:1.2.3.4 as ::ffff:102:304)
+  if (isIPv6(address)) return new SocketAddress({ address, family: 'ipv6' }).address;
   return address;
 }
 

@@ -515,11 +515,13 @@ export class UdpMediaPlane implements MediaPlane {
               bound: { address: lease.address, rtp: lease.rtpPort, rtcp: lease.rtcpPort },
             }
           : { rtp: lease.socket, connectable: true, bound: { address: lease.address, rtp: lease.port } };
+      // the forwarder first: if it cannot take the leg (shared memory for worker processes), nothing
+      // is recorded that no one would drop
+      const view = this.forwarder.addLeg(id, sockets, cfg);
       rec = new LegRecord(id, s, t, lease, cfg, (r) => this.#dropLeg(r));
       this.#kinds[cfg.kind]++;
       this.#legs.set(s, rec);
       this.#byId.set(id, rec);
-      const view = this.forwarder.addLeg(id, sockets, cfg);
       this.#attachCounters(rec, view);
       s.own(rec);
       rec.watchFrom = epochNow();

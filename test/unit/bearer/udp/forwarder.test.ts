@@ -421,6 +421,25 @@ test('portable security: the forwarder builds the transforms on the leg, hands t
   }
 });
 
+test('loopback on a secured leg: the echo goes to the source (not the Remote), through the outbound transform', async () => {
+  // leg 1's Remote is peer b's port: a secured echo must still go back to peer a, the source
+  const x = await setup({ mode: 'loopback', sourceAddress: undefined }, {});
+  try {
+    x.f.configure(1, cfg({ mode: 'loopback', remote: { address: LO, port: x.b.port } }));
+    x.f.setSecurity(1, {
+      inbound: (_buf, len) => len - 4,
+      outbound: (buf, len) => Buffer.concat([buf.subarray(0, len), Buffer.from('TAG!')]),
+    });
+    const p = rtp({ seq: 9, payload: Buffer.from('hello-1234') });
+    await x.a.send(p, x.s1.rtp.address().port);
+    const echo = await x.a.next();
+    assert.deepEqual(echo.data, Buffer.concat([p.subarray(0, p.length - 4), Buffer.from('TAG!')]));
+    assert.deepEqual(await x.b.settle(), [], 'nothing to the Remote, nothing into the context');
+  } finally {
+    x.close();
+  }
+});
+
 test('loopback echoes to the source and nothing enters the context; removed legs stop relaying', async () => {
   const x = await setup({ mode: 'loopback' });
   try {

@@ -63,6 +63,8 @@ test('gm/sam: prefix, netmask on the Remote address, one address; without sam th
     'IPv6 compared in canonical form',
   );
   assert.equal(canonicalAddress('2001:DB8::0:1'), '2001:db8::1');
+  assert.equal(canonicalAddress('::FFFF:1.2.3.4'), '::ffff:1.2.3.4', 'IPv4-mapped: as rinfo.address gives it');
+  assert.equal(canonicalAddress('0:0:0:0:0:0:0:1'), '::1');
 
   for (const bad of ['nonsense', '10.0.0.0/33', '10.0.0.0/x', 'fe80::/200']) {
     assert.throws(
