@@ -295,7 +295,6 @@ class Leg {
   readonly lostBase: number;
   totals: Float64Array;
   cfg: LegConfig;
-  kind: LegKind = 'rtp';
   proto = P_RTP;
   loopback = false;
   rtcpOn = true;
@@ -375,7 +374,6 @@ class Leg {
   apply(cfg: LegConfig, first: boolean): void {
     const prev = this.cfg;
     this.cfg = cfg;
-    this.kind = cfg.kind;
     this.proto = cfg.kind === 'udptl' ? P_UDPTL : P_RTP;
     if (!first && prev.realm !== cfg.realm) this.totals = this.engine.totalsOf(cfg.realm);
     this.loopback = cfg.mode === 'loopback';

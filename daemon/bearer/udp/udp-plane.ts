@@ -157,7 +157,6 @@ class LegRecord implements Closable {
   termination: Termination;
   readonly lease: RtpPairLease | UdpPortLease;
   kind: LegKind;
-  cfg: LegConfig;
   realm: string;
   security: AnySecurity | undefined;
   /** The forwarder's counters of this leg (CNT). */
@@ -186,7 +185,6 @@ class LegRecord implements Closable {
     this.termination = termination;
     this.lease = lease;
     this.kind = cfg.kind;
-    this.cfg = cfg;
     this.realm = cfg.realm;
     this.#onClose = onClose;
   }
@@ -533,7 +531,6 @@ export class UdpMediaPlane implements MediaPlane {
       }
       rec.kind = cfg.kind;
       rec.realm = cfg.realm;
-      rec.cfg = cfg;
       this.forwarder.configure(rec.id, cfg);
     }
     if (this.#security !== undefined && SRTP.has(transport) && (hasCryptoLine(s.local) || hasCryptoLine(s.remote))) {

@@ -148,6 +148,10 @@ function keepsCryptoState(rec: Rec, g: Group): boolean {
   return true;
 }
 
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /** The leg has security transforms that are functions of this thread (not portable). */
 function hasPlainSecurity(rec: Rec): boolean {
   return rec.security !== undefined && !isPortable(rec.security);
@@ -409,6 +413,9 @@ export class ShardedForwarder implements Forwarder {
   setTargets(id: number, media: readonly number[], rtcp: readonly number[]): void {
     const rec = this.#live(id);
     if (rec === undefined) return;
+    // the plane sets every leg's targets on every change of its context: unchanged ones cost a
+    // message (and the sync settled() then needs) for nothing
+    if (sameIds(rec.media, media) && sameIds(rec.rtcp, rtcp)) return;
     rec.media = [...media];
     rec.rtcp = [...rtcp];
     if (rec.moveTo !== undefined) return;
