@@ -6,6 +6,30 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where node-gyp puts the addon, relative to the repository (package) root. */
+export const NATIVE_ADDON_RELATIVE_PATH = 'native/build/Release/trgwd_native.node';
+
+/** Environment variable that points at the addon explicitly (packaging, tests). */
+export const NATIVE_ADDON_ENV = 'TRGWD_NATIVE_ADDON';
+
+/** Candidate addon paths: $TRGWD_NATIVE_ADDON, then native/build/... in this file's ancestors. */
+export function nativeAddonCandidates(from: string = dirname(fileURLToPath(import.meta.url))): string[] {
+  const out: string[] = [];
+  const env = process.env[NATIVE_ADDON_ENV];
+  if (env !== undefined && env !== '') out.push(resolve(env));
+  // daemon/tls/ in the sources, dist/daemon/tls/ once compiled: walk up to the root.
+  let dir = from;
+  for (let i = 0; i < 6; i++) {
+    out.push(join(dir, NATIVE_ADDON_RELATIVE_PATH));
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return out;
+}
 
 /** Makes the part's error (a TrgwdError subclass) for a code. */
 export type AddonErrorFactory = (
@@ -55,4 +79,34 @@ export function checkMirror(
       );
     }
   }
+}
+
+/**
+ * One part of the addon (`srtp`, `dtls`, `shm`) from the first candidate that exists, after checking
+ * that it has every function this code calls (a stale build would otherwise throw a TypeError on
+ * the packet path, which never throws). `what` names the part in messages.
+ */
+export function loadAddonPart<T>(
+  candidates: readonly string[],
+  part: string,
+  what: string,
+  functions: readonly string[],
+  fail: AddonErrorFactory,
+): { readonly path: string; readonly part: T } {
+  const { path, mod } = requireAddon(candidates, fail);
+  const p = mod[part] as Record<string, unknown> | undefined;
+  if (p === undefined) {
+    throw fail('ERR_NATIVE_MISMATCH', `native addon at ${path} has no ${what} part; rebuild it with \`npm run build:native\``, {
+      details: { path },
+    });
+  }
+  const missing = functions.find((f) => typeof p[f] !== 'function');
+  if (missing !== undefined) {
+    throw fail(
+      'ERR_NATIVE_MISMATCH',
+      `native addon at ${path} lacks ${part}.${missing}(); rebuild it with \`npm run build:native\``,
+      { details: { path, missing } },
+    );
+  }
+  return { path, part: p as T };
 }

@@ -1,17 +1,16 @@
 /**
  * Loader and types of the DTLS part of trgwd's native addon (native/src/dtls.c).
  *
- * The addon is the one `trgwd_native.node` (SRTP and DTLS); this module only finds it (same
- * candidates as the SRTP part), checks that the DTLS code tables match this build, and describes the
- * calls. `session.ts`, `endpoint.ts` and `engine.ts` are the typed layer the daemon uses.
+ * The addon is the one `trgwd_native.node` (SRTP, DTLS, shared memory); this module only loads the
+ * DTLS part (tls/native-addon.ts), checks its functions and that its code tables match this build,
+ * and describes the calls. `session.ts`, `endpoint.ts` and `engine.ts` are the typed layer the daemon uses.
  *
  * Packet calls (feed, read, write, handleTimeout) return a number and never throw: negative
  * DTLS_CODE values, or DTLS_FLAG bits in the low 8 bits with the length of the application record in
  * the bits above (`r >>> 8`).
  */
 import { TrgwdError } from '../../errors.js';
-import { checkMirror, requireAddon, type AddonErrorFactory } from '../native-addon.js';
-import { nativeAddonCandidates } from '../srtp/binding.js';
+import { checkMirror, loadAddonPart, nativeAddonCandidates, type AddonErrorFactory } from '../native-addon.js';
 
 /** Negative results of the packet calls (mirror of dtls.c; never renumbered). */
 export const DTLS_CODE = { BAD_PARAM: -1, CLOSED: -2, STATE: -3, WRITE: -4, TOO_BIG: -5 } as const;
@@ -154,19 +153,32 @@ export class DtlsNativeError extends TrgwdError {}
 
 const fail: AddonErrorFactory = (code, message, options) => new DtlsNativeError(code, message, options);
 
+const DTLS_FUNCTIONS = [
+  'createContext',
+  'destroyContext',
+  'listen',
+  'listenTakeOut',
+  'accept',
+  'connect',
+  'handshake',
+  'feed',
+  'read',
+  'write',
+  'takeOut',
+  'timeoutMs',
+  'handleTimeout',
+  'setPins',
+  'shutdown',
+  'destroy',
+  'info',
+  'state',
+  'exportKeyingMaterial',
+  'stats',
+] as const satisfies ReadonlyArray<keyof NativeDtls>;
+
 /** Loads the DTLS part from the first candidate that exists; throws DtlsNativeError. */
 export function loadDtlsNativeFrom(candidates: readonly string[]): NativeDtls {
-  const { path, mod } = requireAddon(candidates, fail);
-  const d = mod['dtls'] as NativeDtls | undefined;
-  if (d === undefined) {
-    throw new DtlsNativeError(
-      'ERR_NATIVE_MISMATCH',
-      `native addon at ${path} has no DTLS part; rebuild it with \`npm run build:native\``,
-      {
-        details: { path },
-      },
-    );
-  }
+  const { path, part: d } = loadAddonPart<NativeDtls>(candidates, 'dtls', 'DTLS', DTLS_FUNCTIONS, fail);
   checkMirror('dtls.codes', d.codes, DTLS_CODE, path, fail);
   checkMirror('dtls.flags', d.flags, DTLS_FLAG, path, fail);
   checkMirror('dtls.states', d.states, DTLS_STATE, path, fail);

@@ -15,7 +15,7 @@ import { loadDtlsNative, type NativeDtls, type NativeDtlsContext } from './bindi
 import { DtlsEndpoint, type DtlsEndpointHandler, type DtlsEndpointOptions } from './endpoint.js';
 import type { DtlsConfig, DtlsRole } from './types.js';
 
-/** Defaults of `dtls.*` (config/schema.ts holds the documented ones; these serve tests and tools). */
+/** Defaults of `dtls.*` for tests and tools; the same as config/schema.ts's (engine.test.ts checks). */
 export const DEFAULT_DTLS_CONFIG: DtlsConfig = Object.freeze({
   maxHandshakes: 256,
   maxHandshakesPerSource: 4,
@@ -153,10 +153,6 @@ export class DtlsEngine {
   /** Handshakes in progress from `source` (tests). */
   handshakesFrom(source: string): number {
     return this.#perSource.get(source) ?? 0;
-  }
-
-  get endpointCount(): number {
-    return this.#endpoints.size;
   }
 
   // ---- for endpoints and sessions ------------------------------------------------------------

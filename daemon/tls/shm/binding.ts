@@ -9,12 +9,11 @@
  * the reference ({ pid, fd, bytes }) travels in an IPC message. A mapping lives until its ArrayBuffer
  * is collected (the creator's fd with it). Not the packet path: calls throw ShmError.
  *
- * The addon is the one `trgwd_native.node` (SRTP, DTLS, shm); this module finds it with the same
- * candidates as the SRTP part (../srtp/binding.ts).
+ * The addon is the one `trgwd_native.node` (SRTP, DTLS, shm); this module loads its shm part
+ * through tls/native-addon.ts, as the other parts are loaded.
  */
-import { TrgwdError } from '../../errors.js';
-import { requireAddon } from '../native-addon.js';
-import { nativeAddonCandidates } from '../srtp/binding.js';
+import { TrgwdError, errorMessage } from '../../errors.js';
+import { loadAddonPart, nativeAddonCandidates, type AddonErrorFactory } from '../native-addon.js';
 
 /** Where a shared memory block is, for another process: the creator's pid, its fd, the size mapped. */
 export interface ShmRef {
@@ -46,16 +45,8 @@ export class ShmError extends TrgwdError {}
 
 /** Loads the shm part from the first candidate that exists; throws ShmError. */
 export function loadShmNativeFrom(candidates: readonly string[]): NativeShm {
-  const { path, mod } = requireAddon(candidates, (code, message, options) => new ShmError(code, message, options));
-  const s = mod['shm'] as NativeShm | undefined;
-  if (s === undefined || typeof s.create !== 'function' || typeof s.open !== 'function') {
-    throw new ShmError(
-      'ERR_NATIVE_MISMATCH',
-      `native addon at ${path} has no shared memory part; rebuild it with \`npm run build:native\``,
-      { details: { path } },
-    );
-  }
-  return s;
+  const fail: AddonErrorFactory = (code, message, options) => new ShmError(code, message, options);
+  return loadAddonPart<NativeShm>(candidates, 'shm', 'shared memory', ['create', 'open'], fail).part;
 }
 
 let cached: NativeShm | undefined;
@@ -79,7 +70,7 @@ export function shmAvailable(): boolean {
 /** The addon's Error (with `code`) as a ShmError with the same code. */
 function rethrow(e: unknown, details: Record<string, unknown>): never {
   const code = (e as { code?: unknown } | null)?.code;
-  throw new ShmError(typeof code === 'string' ? code : 'ERR_SHM_MAP', (e as Error).message ?? String(e), {
+  throw new ShmError(typeof code === 'string' ? code : 'ERR_SHM_MAP', errorMessage(e), {
     cause: e,
     details,
   });

@@ -1,22 +1,23 @@
 /**
  * Loader and types for trgwd's native addon (native/, built by `npm run build:native`), SRTP part.
  *
- * The addon is plain C over the system libsrtp2 (see native/src/srtp.c). This module only loads it
- * and describes it; `session.ts` is the typed wrapper the rest of the daemon uses.
+ * The addon is plain C over a vendored libsrtp on Node's own OpenSSL (see native/src/srtp.c). This
+ * module only loads it and describes it; `session.ts` is the typed wrapper the rest of the daemon uses.
  *
  * Packet calls return numbers: a length (>= 0) or one of the negative SRTP_RESULT codes. They never
  * throw, so the media path can count and drop without try/catch.
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TrgwdError } from '../../errors.js';
-import { checkMirror, requireAddon, type AddonErrorFactory } from '../native-addon.js';
+import {
+  NATIVE_ADDON_ENV,
+  NATIVE_ADDON_RELATIVE_PATH,
+  checkMirror,
+  loadAddonPart,
+  nativeAddonCandidates,
+  type AddonErrorFactory,
+} from '../native-addon.js';
 
-/** Where node-gyp puts the addon, relative to the repository (package) root. */
-export const NATIVE_ADDON_RELATIVE_PATH = 'native/build/Release/trgwd_native.node';
-
-/** Environment variable that points at the addon explicitly (packaging, tests). */
-export const NATIVE_ADDON_ENV = 'TRGWD_NATIVE_ADDON';
+export { NATIVE_ADDON_ENV, NATIVE_ADDON_RELATIVE_PATH, nativeAddonCandidates };
 
 /** Errors of the native layer: ERR_NATIVE_MISSING (not built), ERR_NATIVE_MISMATCH (stale build). */
 export class NativeAddonError extends TrgwdError {}
@@ -169,22 +170,6 @@ export interface TrgwdNative {
   srtp: NativeSrtp;
 }
 
-/** Candidate addon paths: $TRGWD_NATIVE_ADDON, then native/build/... in this file's ancestors. */
-export function nativeAddonCandidates(from: string = dirname(fileURLToPath(import.meta.url))): string[] {
-  const out: string[] = [];
-  const env = process.env[NATIVE_ADDON_ENV];
-  if (env !== undefined && env !== '') out.push(resolve(env));
-  // daemon/tls/srtp/ in the sources, dist/daemon/tls/srtp/ once compiled: walk up to the root.
-  let dir = from;
-  for (let i = 0; i < 6; i++) {
-    out.push(join(dir, NATIVE_ADDON_RELATIVE_PATH));
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return out;
-}
-
 const fail: AddonErrorFactory = (code, message, options) => new NativeAddonError(code, message, options);
 
 const REQUIRED_FUNCTIONS = [
@@ -209,25 +194,11 @@ let cached: TrgwdNative | undefined;
  * tables match this module, and returns it. Throws NativeAddonError ERR_NATIVE_MISSING if absent.
  */
 export function loadNativeFrom(candidates: readonly string[]): TrgwdNative {
-  const { path, mod: loaded } = requireAddon(candidates, fail);
-  const mod = loaded as unknown as TrgwdNative;
-  if (mod.srtp === undefined) {
-    throw new NativeAddonError('ERR_NATIVE_MISMATCH', `native addon at ${path} has no SRTP part`, {
-      details: { path },
-    });
-  }
-  const missingFn = REQUIRED_FUNCTIONS.find((f) => typeof mod.srtp[f] !== 'function');
-  if (missingFn !== undefined) {
-    throw new NativeAddonError(
-      'ERR_NATIVE_MISMATCH',
-      `native addon at ${path} lacks srtp.${missingFn}(); rebuild it with \`npm run build:native\``,
-      { details: { path, missing: missingFn } },
-    );
-  }
-  checkMirror('codes', mod.srtp.codes, SRTP_RESULT, path, fail);
-  checkMirror('suites', mod.srtp.suites, NATIVE_SUITE, path, fail);
-  checkMirror('flags', mod.srtp.flags, NATIVE_FLAG, path, fail);
-  return mod;
+  const { path, part: srtp } = loadAddonPart<NativeSrtp>(candidates, 'srtp', 'SRTP', REQUIRED_FUNCTIONS, fail);
+  checkMirror('codes', srtp.codes, SRTP_RESULT, path, fail);
+  checkMirror('suites', srtp.suites, NATIVE_SUITE, path, fail);
+  checkMirror('flags', srtp.flags, NATIVE_FLAG, path, fail);
+  return { srtp };
 }
 
 /** The addon, loaded once per thread. Throws NativeAddonError ERR_NATIVE_MISSING if not built. */

@@ -152,14 +152,6 @@ export class SrtpTransform implements LegSecurity {
     this.#out = keepOut ? prev.#take('out') : this.#open('out', spec.local);
   }
 
-  get localText(): string | undefined {
-    return this.#out?.text;
-  }
-
-  get remoteText(): string | undefined {
-    return this.#in?.text;
-  }
-
   #open(dir: 'in' | 'out', line: CryptoLine | undefined): Direction | undefined {
     if (line === undefined) return undefined;
     try {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DtlsEngine } from '../../../../daemon/tls/dtls/engine.js';
+import { DEFAULT_DTLS_CONFIG, DtlsEngine } from '../../../../daemon/tls/dtls/engine.js';
+import { loadConfigOrThrow } from '../../../../config/loader.js';
 import { createMetrics } from '../../../../daemon/observe/metrics.js';
 import { metricValue } from '../../../helpers/daemon.js';
 import { DtlsSide, Watch, identity, skipWithoutDtls } from './helpers.js';
@@ -78,5 +79,11 @@ describe('DtlsEngine', { skip }, () => {
       await s.close();
       engine.close();
     }
+  });
+});
+
+describe('DEFAULT_DTLS_CONFIG', () => {
+  it('is what the configuration schema gives dtls.* by default (one set of defaults)', () => {
+    assert.deepEqual({ ...DEFAULT_DTLS_CONFIG }, loadConfigOrThrow().dtls);
   });
 });
