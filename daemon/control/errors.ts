@@ -90,8 +90,6 @@ export const H248_ERRORS = {
   ERR_NATIVE_MISSING: { h248: 500, text: 'Internal software failure' },
   ERR_NATIVE_MISMATCH: { h248: 500, text: 'Internal software failure' },
   // --- DTLS for UDPTL (daemon/tls/dtls/)
-  ERR_DTLS_NO_FINGERPRINT: { h248: 472, text: 'Required Information Missing' },
-  ERR_DTLS_FINGERPRINT_HASH: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
   // the native addon is not built or does not load: the transport is not available (PROFILE §3)
   ERR_DTLS_UNAVAILABLE: { h248: 449, text: 'Unsupported or Unknown Parameter or Property Value' },
   ERR_DTLS_CONFIG: { h248: 500, text: 'Internal software failure' },

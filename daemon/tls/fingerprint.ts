@@ -68,7 +68,10 @@ export function checkRemote(remote: readonly SdpGroup[]): TlsPeerPin[] {
   return pins;
 }
 
-function fill(section: SdpSection, identity: LocalIdentity): void {
+/** What fills a `$` fingerprint: our certificate's (a LocalIdentity, the DTLS engine's identity). */
+export type FingerprintSource = Pick<LocalIdentity, 'fingerprint'>;
+
+function fill(section: SdpSection, identity: FingerprintSource): void {
   const all = section.getAll(SDP_ATTR.fingerprint);
   if (!all.some((f) => f.value === '$')) return;
   section.setAll(
@@ -87,7 +90,7 @@ function fill(section: SdpSection, identity: LocalIdentity): void {
  * certificate's fingerprint in that hash, hash name kept as the controller wrote it. Throws
  * ERR_TLS_FINGERPRINT_HASH (449) for a hash we cannot compute.
  */
-export function fillLocalFingerprints(local: readonly SdpGroup[] | undefined, identity: LocalIdentity): void {
+export function fillLocalFingerprints(local: readonly SdpGroup[] | undefined, identity: FingerprintSource): void {
   for (const g of local ?? []) {
     fill(g.session, identity);
     for (const m of g.media) fill(m, identity);

@@ -34,8 +34,6 @@ export { isClientHello, isDtlsRecord, recordEpoch } from './records.js';
 export {
   DtlsUdptlPlane,
   dtlsRole,
-  fillDtlsLocal,
-  checkDtlsRemote,
   newTlsId,
   type DtlsUdptlPlaneOptions,
   type UdpRelay,

@@ -49,8 +49,7 @@ import type { UdpPortLease } from '../../bearer/ports.js';
 import type { Forwarder, LegConfig } from '../../bearer/udp/forwarder.js';
 import { acceptsIn, attachStreamCounters, policerOf, remoteEndpoints, sendsOut } from '../../bearer/udp/udp-plane.js';
 import { silentLogger, type Logger } from '../../observe/log.js';
-import { normaliseHash, pinKey, remotePins } from '../fingerprint.js';
-import type { TlsPeerPin } from '../types.js';
+import { checkRemote, fillLocalFingerprints, pinKey, remotePins } from '../fingerprint.js';
 import type { DtlsEngine } from './engine.js';
 import type { DtlsEndpoint } from './endpoint.js';
 import type { DtlsEndpointRole } from './types.js';
@@ -119,67 +118,13 @@ export function dtlsRole(
 }
 
 
-function fillSection(
-  section: SdpSection,
-  fingerprint: (h: NonNullable<ReturnType<typeof normaliseHash>>) => string,
-): void {
-  const fps = section.getAll(SDP_ATTR.fingerprint);
-  if (fps.some((f) => f.value === '$')) {
-    section.setAll(
-      SDP_ATTR.fingerprint,
-      fps.map((f) => {
-        if (f.value !== '$') return f;
-        const h = normaliseHash(f.hash);
-        if (h === undefined) {
-          throw new TrgwdError(
-            'ERR_DTLS_FINGERPRINT_HASH',
-            `unsupported a=fingerprint hash function ${f.hash}`,
-            { details: { value: f.hash } },
-          );
-        }
-        return { hash: f.hash, value: fingerprint(h) };
-      }),
-    );
-  }
-  if (section.get(SDP_ATTR.tlsId) === '$') section.set(SDP_ATTR.tlsId, newTlsId());
-}
-
-/** Fills Local `a=fingerprint:<hash> $` and `a=tls-id:$` (session and media level, every group). */
-export function fillDtlsLocal(
-  local: readonly SdpGroup[],
-  fingerprint: (h: NonNullable<ReturnType<typeof normaliseHash>>) => string,
-): void {
+/** Fills Local `a=tls-id:$` (session and media level, every group) with a new id. */
+function fillTlsIds(local: readonly SdpGroup[]): void {
   for (const g of local) {
-    fillSection(g.session, fingerprint);
-    for (const m of g.media) fillSection(m, fingerprint);
+    for (const section of [g.session, ...g.media]) {
+      if (section.get(SDP_ATTR.tlsId) === '$') section.set(SDP_ATTR.tlsId, newTlsId());
+    }
   }
-}
-
-/** A Remote must pin the peer: an a=fingerprint with a hash we know (472 without one, 449 otherwise). */
-export function checkDtlsRemote(remote: readonly SdpGroup[]): TlsPeerPin[] {
-  const g = remote[0];
-  if (g === undefined || g.media.length === 0) return [];
-  const lines = [
-    ...(g.media[0]?.getAll(SDP_ATTR.fingerprint) ?? []),
-    ...g.session.getAll(SDP_ATTR.fingerprint),
-  ];
-  if (lines.length === 0)
-    throw new TrgwdError(
-      'ERR_DTLS_NO_FINGERPRINT',
-      'Remote a=fingerprint missing on a UDP/TLS/UDPTL media line',
-    );
-  const pins = remotePins(remote);
-  if (pins.length === 0) {
-    const first = lines[0]!;
-    throw new TrgwdError(
-      'ERR_DTLS_FINGERPRINT_HASH',
-      first.value === '$'
-        ? 'Remote a=fingerprint value $'
-        : `unsupported a=fingerprint hash function ${first.hash}`,
-      { details: { value: first.value === '$' ? '$' : first.hash } },
-    );
-  }
-  return pins;
 }
 
 
@@ -317,8 +262,12 @@ export class DtlsUdptlPlane implements MediaPlane {
   prepareStream(p: StreamPreparation): void {
     if (p.transport !== DTLS_TRANSPORT) return;
     const engine = this.engine();
-    if (p.local !== undefined) fillDtlsLocal(p.local, (h) => engine.identity.fingerprint(h));
-    if (p.remote !== undefined && p.remote.length > 0) checkDtlsRemote(p.remote);
+    if (p.local !== undefined) {
+      // the same `$` fingerprints as on a TLS stream (RFC 8122), plus the tls-id (RFC 8842)
+      fillLocalFingerprints(p.local, engine.identity);
+      fillTlsIds(p.local);
+    }
+    if (p.remote !== undefined && p.remote.length > 0) checkRemote(p.remote);
   }
 
   contextChanged(ctx: Context): void {
