@@ -89,7 +89,8 @@ function usablePort(port: unknown): port is number {
   return typeof port === 'number' && port !== 9 && port !== 0;
 }
 
-function usableAddress(address: string | undefined): address is string {
+/** An address one can send to (an IP literal, not the unspecified one). */
+export function usableAddress(address: string | undefined): address is string {
   return address !== undefined && isIP(address) !== 0 && address !== '0.0.0.0' && address !== '::';
 }
 

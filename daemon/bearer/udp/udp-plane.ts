@@ -54,7 +54,6 @@
  * port handoff (bound here, closed, bound again by the worker) is the smaller part: a prototype in
  * which only the worker binds set up 17% more calls per second, still far from the main thread's rate.
  */
-import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { SDP_ATTR, type SdpGroup, type SdpTransport } from '../../control/codec/sdp.js';
 import type { StreamMode } from '../../control/codec/model.js';
@@ -87,6 +86,7 @@ import {
   type LegSockets,
 } from './forwarder.js';
 import { canonicalAddress, parseSam, parseSpr } from './latch.js';
+import { usableAddress } from '../tcp/roles.js';
 import type { PolicerConfig } from './policer.js';
 import { ShardedForwarder } from './worker-forwarder.js';
 // pure SDP reading (no native code): which streams are e2ae SRTP
@@ -228,23 +228,20 @@ function hasMux(g: SdpGroup | undefined): boolean {
 }
 
 /** A unicast address we can send to: an IP literal other than the unspecified address (hold). */
-function usable(address: string | undefined): address is string {
-  return address !== undefined && isIP(address) !== 0 && address !== '0.0.0.0' && address !== '::';
-}
 
 /** Remote RTP (UDPTL) and RTCP endpoints; undefined where the SDP gives none we can send to. */
 export function remoteEndpoints(g: SdpGroup | undefined): { media?: Endpoint; rtcp?: Endpoint } {
   const m = g?.media[0];
   if (g === undefined || m === undefined) return {};
   const c = g.effectiveConnection(m);
-  if (typeof m.port !== 'number' || m.port === 0 || !usable(c?.address)) return {};
+  if (typeof m.port !== 'number' || m.port === 0 || !usableAddress(c?.address)) return {};
   const media = { address: canonicalAddress(c.address), port: m.port };
   // RFC 3605 a=rtcp (port, optionally address), else the next port (RFC 3550 §11)
   const attr = m.get(SDP_ATTR.rtcp) ?? g.session.get(SDP_ATTR.rtcp);
   let rtcp: Endpoint | undefined;
   if (attr !== undefined && typeof attr.port === 'number' && attr.port !== 0) {
     rtcp = {
-      address: usable(attr.address) ? canonicalAddress(attr.address) : media.address,
+      address: usableAddress(attr.address) ? canonicalAddress(attr.address) : media.address,
       port: attr.port,
     };
   } else if (m.port < 65535) {
@@ -533,21 +530,9 @@ export class UdpMediaPlane implements MediaPlane {
       rec.realm = cfg.realm;
       this.forwarder.configure(rec.id, cfg);
     }
-    if (this.#security !== undefined && SRTP.has(transport) && (hasCryptoLine(s.local) || hasCryptoLine(s.remote))) {
-      const sec = this.#security.legSecurity(s, t, rec.security, rec.view);
-      if (sec !== rec.security) {
-        const prev = rec.security;
-        rec.security = sec;
-        this.forwarder.setSecurity(rec.id, sec);
-        // transforms built from portable security are the forwarder's; plain ones are ours
-        if (!isPortable(prev)) prev?.close?.();
-      }
-    } else if (rec.security !== undefined) {
-      const prev = rec.security;
-      rec.security = undefined;
-      this.forwarder.setSecurity(rec.id, undefined);
-      if (!isPortable(prev)) prev.close?.();
-    }
+    const secured =
+      this.#security !== undefined && SRTP.has(transport) && (hasCryptoLine(s.local) || hasCryptoLine(s.remote));
+    this.#secure(rec, secured ? this.#security!.legSecurity(s, t, rec.security, rec.view) : undefined);
     this.#setWatch(rec, t);
     if (!rec.dscpWarned && s.property('ds/dscp') !== undefined) {
       rec.dscpWarned = true;
@@ -629,6 +614,15 @@ export class UdpMediaPlane implements MediaPlane {
     };
   }
 
+  /** The leg's security becomes `sec`; plain transforms it replaces are ours to close (portable ones the forwarder built and frees). */
+  #secure(rec: LegRecord, sec: AnySecurity | undefined, tellForwarder = true): void {
+    const prev = rec.security;
+    if (sec === prev) return;
+    rec.security = sec;
+    if (tellForwarder) this.forwarder.setSecurity(rec.id, sec);
+    if (!isPortable(prev)) prev?.close?.();
+  }
+
   #dropLeg(rec: LegRecord): void {
     this.#detachCounters(rec);
     if (this.#legs.get(rec.stream) === rec) this.#legs.delete(rec.stream);
@@ -636,9 +630,8 @@ export class UdpMediaPlane implements MediaPlane {
     this.#watched.delete(rec);
     this.#pendingWatch.delete(rec);
     this.#kinds[rec.kind]--;
-    const gone = this.forwarder.removeLeg(rec.id);
-    if (!isPortable(rec.security)) rec.security?.close?.();
-    rec.security = undefined;
+    const gone = this.forwarder.removeLeg(rec.id); // it frees the transforms it built
+    this.#secure(rec, undefined, false);
     // a worker still has the ports bound: they go back to the PortManager once it let go of them
     if (gone !== undefined) rec.stream.lingerPorts(gone);
     this.#gauges();
