@@ -72,26 +72,24 @@ export class Gateway {
     this.mg.addMediaPlane(
       new TcpPlane({ settings: config.media.tcp, tls: tlsEngineOf(tlsMedia), stages: msrp.stages, metrics: this.metrics, log: this.log.child({ part: 'bearer' }) }),
     );
-    this.mg.addMediaPlane(
-      new UdpMediaPlane({
-        forwarder: udpForwarder(config, this.mg.realmNames(), this.log.child({ part: 'udp' })),
-        inactivityTimeoutMs: config.media.inactivityTimeoutMs,
-        relatchPackets: config.media.relatchPackets,
-        statsFlushMs: config.media.statsFlushMs,
-        // e2ae SRTP (PROFILE §4): RTP/SAVP(F) streams with a=crypto
-        security: new SrtpE2ae({ ...config.srtp, metrics: this.metrics, log: this.log.child({ part: 'srtp' }) }),
-        metrics: this.metrics,
-        log: this.log.child({ part: 'udp' }),
-      }),
-    );
+    const udpPlane = new UdpMediaPlane({
+      forwarder: udpForwarder(config, this.mg.realmNames(), this.log.child({ part: 'udp' })),
+      inactivityTimeoutMs: config.media.inactivityTimeoutMs,
+      relatchPackets: config.media.relatchPackets,
+      statsFlushMs: config.media.statsFlushMs,
+      // e2ae SRTP (PROFILE §4): RTP/SAVP(F) streams with a=crypto
+      security: new SrtpE2ae({ ...config.srtp, metrics: this.metrics, log: this.log.child({ part: 'srtp' }) }),
+      metrics: this.metrics,
+      log: this.log.child({ part: 'udp' }),
+    });
+    this.mg.addMediaPlane(udpPlane);
     // UDP/TLS/UDPTL (PROFILE §8): after the UDP plane, whose udptl legs it relays with. The engine (and
     // the native addon) is made on first use, with the same certificate as TLS (one fingerprint).
     const dtlsLog = this.log.child({ part: 'dtls' });
     this.mg.addMediaPlane(
       new DtlsUdptlPlane({
         engine: () => new DtlsEngine({ identity: tlsMedia.identity, config: config.dtls, metrics: this.metrics, log: dtlsLog }),
-        udp: () => this.mg.planeFor('udptl') as UdpMediaPlane | undefined,
-        log: dtlsLog,
+        udp: udpPlane,
       }),
     );
     const executor = new CommandExecutor({ mg: this.mg, log: this.log.child({ part: 'commands' }) });

@@ -48,7 +48,6 @@ import type { StoredSignals } from '../../mg/types.js';
 import type { UdpPortLease } from '../../bearer/ports.js';
 import type { Forwarder, LegConfig } from '../../bearer/udp/forwarder.js';
 import { acceptsIn, attachStreamCounters, policerOf, remoteEndpoints, sendsOut } from '../../bearer/udp/udp-plane.js';
-import { silentLogger, type Logger } from '../../observe/log.js';
 import { checkRemote, fillLocalFingerprints, pinKey, remotePins } from '../fingerprint.js';
 import type { DtlsEngine } from './engine.js';
 import type { DtlsEndpoint } from './endpoint.js';
@@ -69,9 +68,8 @@ export interface UdpRelay {
 export interface DtlsUdptlPlaneOptions {
   /** The engine, or how to make it on first use (the native addon is loaded then). */
   readonly engine: DtlsEngine | (() => DtlsEngine);
-  /** The UDP plane whose udptl legs ours relay with (or how to find it, e.g. mg.planeFor('udptl')). */
-  readonly udp: UdpRelay | (() => UdpRelay | undefined);
-  readonly log?: Logger;
+  /** The UDP plane whose udptl legs ours relay with. */
+  readonly udp: UdpRelay;
 }
 
 /** Our legs' ids in the shared Forwarder: far above the UDP plane's (which count up from 1). */
@@ -212,20 +210,17 @@ class DtlsLeg implements Closable {
 export class DtlsUdptlPlane implements MediaPlane {
   readonly name = 'dtls';
   readonly #engineOpt: DtlsEngine | (() => DtlsEngine);
-  readonly #udpOpt: UdpRelay | (() => UdpRelay | undefined);
-  readonly #log: Logger;
+  readonly #udp: UdpRelay;
   #engine: DtlsEngine | undefined;
   readonly #legs = new Map<Stream, DtlsLeg>();
   /** Detaches a leg's Forwarder counters from its stream (attachStreamCounters). */
   readonly #counters = new Map<DtlsLeg, () => void>();
   #nextId = FIRST_LEG_ID;
   #closed = false;
-  #warnedNoUdp = false;
 
   constructor(options: DtlsUdptlPlaneOptions) {
     this.#engineOpt = options.engine;
-    this.#udpOpt = options.udp;
-    this.#log = options.log ?? silentLogger();
+    this.#udp = options.udp;
   }
 
   serves(transport: SdpTransport): boolean {
@@ -294,15 +289,6 @@ export class DtlsUdptlPlane implements MediaPlane {
 
   // ---- legs -----------------------------------------------------------------------------------
 
-  #udp(): UdpRelay | undefined {
-    const u = typeof this.#udpOpt === 'function' ? this.#udpOpt() : this.#udpOpt;
-    if (u === undefined && !this.#warnedNoUdp) {
-      this.#warnedNoUdp = true;
-      this.#log.error('dtls: no UDP plane to relay UDPTL with; DTLS streams carry nothing');
-    }
-    return u;
-  }
-
   #reconcile(s: Stream, t: Termination): DtlsLeg | undefined {
     let leg = this.#legs.get(s);
     const transport = (s.local?.[0] ?? s.remote?.[0])?.media[0]?.transport;
@@ -316,8 +302,7 @@ export class DtlsUdptlPlane implements MediaPlane {
       s.disown(leg); // new port (realm change): a new endpoint on the new socket
       leg = undefined;
     }
-    const udp = this.#udp();
-    if (udp === undefined) return undefined;
+    const udp = this.#udp;
     const engine = this.engine();
     if (leg === undefined) leg = this.#newLeg(engine, udp, s, t, lease, port!.realm);
     leg.termination = t;
@@ -450,8 +435,8 @@ export class DtlsUdptlPlane implements MediaPlane {
 
   /** Only the Forwarder side (after the association came or went). */
   #configure(leg: DtlsLeg, realm: string): void {
-    const udp = this.#udp();
-    if (udp === undefined || leg.closed) return;
+    const udp = this.#udp;
+    if (leg.closed) return;
     leg.cfg = this.#configOf(leg, leg.cfg?.realm ?? realm);
     udp.forwarder.configure(leg.id, leg.cfg);
   }
@@ -481,8 +466,7 @@ export class DtlsUdptlPlane implements MediaPlane {
 
   /** The Forwarder targets of every udptl leg of the context (UDP plane's rule, with our legs). */
   #targets(ctx: Context): void {
-    const udp = this.#udp();
-    if (udp === undefined) return;
+    const udp = this.#udp;
     const legs: { id: number; t: Termination; s: Stream }[] = [];
     for (const t of ctx.terminations.values()) {
       for (const s of t.streams.values()) {
